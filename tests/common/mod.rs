@@ -1,0 +1,116 @@
+//! The shared test harness: an in-process sandbox on 127.0.0.1:0, a temporary working
+//! directory, and the real `crm-bulk` binary run with an isolated environment pointed at that
+//! sandbox. Every integration test file includes it with `mod common;`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use crm_bulk::sandbox::{Sandbox, SandboxConfig};
+use tempfile::TempDir;
+
+/// The default sandbox credentials (see `SandboxConfig::default`).
+pub const API_KEY: &str = "sandbox-key";
+pub const TOKEN: &str = "sandbox-token";
+pub const USER: &str = "admin";
+
+pub struct Harness {
+    pub sandbox: Sandbox,
+    pub dir: TempDir,
+}
+
+impl Harness {
+    /// A sandbox with the default schema, in memory.
+    pub fn new() -> Harness {
+        Harness::with(SandboxConfig::default())
+    }
+
+    pub fn with(config: SandboxConfig) -> Harness {
+        let sandbox = Sandbox::start(config).expect("sandbox starts");
+        let dir = tempfile::tempdir().expect("temp dir");
+        Harness { sandbox, dir }
+    }
+
+    pub fn base_url(&self) -> String {
+        self.sandbox.base_url()
+    }
+
+    /// The `crm-bulk` binary, run in the temp dir, with every CRM_* variable of the outer
+    /// environment removed and the sandbox's connection set.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("crm-bulk").expect("binary built");
+        for (key, _) in std::env::vars() {
+            if key.starts_with("CRM_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.current_dir(self.dir.path())
+            .env("CRM_URL", self.base_url())
+            .env("CRM_USER", USER)
+            .env("CRM_API_KEY", API_KEY)
+            .env("CRM_TOKEN", TOKEN)
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// Writes a file into the temp dir and returns its path.
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).expect("write test file");
+        path
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).expect("read test file")
+    }
+
+    /// Calls one servlet command over real HTTP and returns the JSON answer.
+    pub fn api(&self, command: &str, params: &[(&str, &str)]) -> serde_json::Value {
+        let mut url = url::Url::parse(&format!("{}/plugins/servlet/crm/api", self.base_url())).unwrap();
+        url.query_pairs_mut()
+            .append_pair("apiKey", API_KEY)
+            .append_pair("userName", USER)
+            .append_pair("command", command);
+        for (k, v) in params {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+        http_get_json(url.as_str())
+    }
+
+    /// Total servlet requests per command, from `GET /__sandbox/stats`.
+    pub fn stats(&self) -> serde_json::Value {
+        http_get_json(&format!("{}/__sandbox/stats", self.base_url()))
+    }
+
+    /// How many requests of `command` the sandbox has received.
+    pub fn count(&self, command: &str) -> u64 {
+        self.stats()["requests"][command].as_u64().unwrap_or(0)
+    }
+
+    /// Write calls received, summed over every write command.
+    pub fn write_calls(&self) -> u64 {
+        const WRITES: &[&str] = &[
+            "addcompany", "editcompany", "deletecompany", "addcontact", "editcontact",
+            "setcontact", "unsetcontact", "deletecontact", "adddictionaryvalue",
+            "removedictionaryvalue", "updateOrCreateEntity", "setcrmproperties", "sync",
+        ];
+        WRITES.iter().map(|c| self.count(c)).sum()
+    }
+}
+
+/// A blocking GET returning JSON, for tests (a plain HTTP client, independent of ours).
+pub fn http_get_json(url: &str) -> serde_json::Value {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let text = reqwest::get(url).await.expect("GET").text().await.expect("body");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    })
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
