@@ -30,7 +30,9 @@ impl RowSink for JsonReport {
     fn write(&mut self, outcome: &RowOutcome) -> Result<(), ReportError> {
         let path = self.file.path();
         let separator: &[u8] = if self.rows == 0 { b"\n  " } else { b",\n  " };
-        self.out.write_all(separator).map_err(|e| io_error(path, e))?;
+        self.out
+            .write_all(separator)
+            .map_err(|e| io_error(path, e))?;
         serde_json::to_writer(&mut self.out, outcome).map_err(|source| ReportError::Json {
             path: path.to_path_buf(),
             source,
@@ -41,7 +43,8 @@ impl RowSink for JsonReport {
 
     fn finish(self: Box<Self>) -> Result<(), ReportError> {
         let JsonReport { file, mut out, .. } = *self;
-        out.write_all(b"\n]\n").map_err(|e| io_error(file.path(), e))?;
+        out.write_all(b"\n]\n")
+            .map_err(|e| io_error(file.path(), e))?;
         file.persist(out)
     }
 }

@@ -16,7 +16,7 @@
 //! or nothing, never half a file (the journal is what survives a crash; `--resume` rebuilds
 //! the full report from it).
 
-mod atomic;
+pub(crate) mod atomic;
 mod csv;
 mod failures;
 mod json;
