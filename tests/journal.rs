@@ -349,3 +349,17 @@ fn a_resumed_run_completes_the_report_in_row_order() {
     .collect();
     assert_eq!(got, expected);
 }
+
+#[test]
+fn secrets_in_messages_never_reach_the_journal() {
+    let s = setup();
+    let journal = Journal::create(&s.journal, &header(&s.input), SyncPolicy::default()).unwrap();
+    let outcome = RowOutcome {
+        message: "GET http://crm.local/x?apiKey=s3cr3t-key failed".into(),
+        ..RowOutcome::new(2, Status::Failed, "Ada")
+    };
+    journal.done(&outcome).unwrap();
+    journal.sync().unwrap();
+    let text = fs::read_to_string(&s.journal).unwrap();
+    assert!(!text.contains("s3cr3t-key"), "{text}");
+}

@@ -520,3 +520,20 @@ fn exit_code_is_3_for_any_invalid_or_failed_row_and_130_when_interrupted() {
     failed.add(Status::Failed);
     assert_eq!(Summary::exit_for(&failed, false), Exit::RowsFailed);
 }
+
+#[test]
+fn secrets_in_messages_never_reach_the_report_or_the_failures_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(dir.path(), ReportFormat::Csv, true);
+    let mut writer = ReportWriter::create(opts.clone()).unwrap();
+    let mut row = finished(0, Status::Failed);
+    row.outcome.message =
+        "POST http://crm.local/plugins/servlet/crm/api?apiKey=s3cr3t-key&command=add: reset".into();
+    writer.record(row).unwrap();
+    writer.finish().unwrap();
+    for path in [&opts.report, opts.failures.as_ref().unwrap()] {
+        let text = fs::read_to_string(path).unwrap();
+        assert!(!text.contains("s3cr3t-key"), "{text}");
+        assert!(text.contains("apiKey=(redacted)"), "{text}");
+    }
+}
