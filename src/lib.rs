@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod client;
 pub mod cmd;
+pub mod execute;
 pub mod exit;
 pub mod export;
 pub mod journal;
@@ -22,5 +23,5 @@ pub mod report;
 pub mod sandbox;
 pub mod schema;
 pub mod secret;
+pub mod summary;
 pub mod validate;
-pub mod execute;

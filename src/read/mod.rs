@@ -26,5 +26,9 @@ pub enum ReadError {
     #[error("{path}: {message}")]
     File { path: PathBuf, message: String },
     #[error("{path}: row {row}: {message}")]
-    Row { path: PathBuf, row: u64, message: String },
+    Row {
+        path: PathBuf,
+        row: u64,
+        message: String,
+    },
 }
