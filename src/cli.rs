@@ -87,13 +87,23 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "FILE", help_heading = "Connection")]
     pub token_file: Option<PathBuf>,
     /// File holding the Jira password, for HTTP Basic auth on the REST endpoints.
-    #[arg(long, value_name = "FILE", help_heading = "Connection", conflicts_with = "token_file")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Connection",
+        conflicts_with = "token_file"
+    )]
     pub password_file: Option<PathBuf>,
     /// Start the embedded sandbox in-process and use it instead of a real CRM.
     #[arg(long, help_heading = "Connection", conflicts_with = "url")]
     pub sandbox: bool,
     /// The embedded sandbox's SQLite file (with --sandbox).
-    #[arg(long, value_name = "PATH", default_value = "crm-sandbox.db", help_heading = "Connection")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "crm-sandbox.db",
+        help_heading = "Connection"
+    )]
     pub sandbox_db: PathBuf,
     /// Extra CA certificate (PEM) for a Jira behind a private CA.
     #[arg(long, value_name = "FILE", help_heading = "Connection")]
@@ -103,16 +113,36 @@ pub struct ConnectArgs {
     pub insecure: bool,
     /// Requests per second, shared by all workers. The vendor publishes no limit; 10/s is
     /// gentle on a shared Jira and still loads 36,000 rows an hour.
-    #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Connection")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10,
+        help_heading = "Connection"
+    )]
     pub rate: u32,
     /// Retries of a failed call that is safe to repeat.
-    #[arg(long, value_name = "N", default_value_t = 5, help_heading = "Connection")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 5,
+        help_heading = "Connection"
+    )]
     pub max_retries: u32,
     /// Timeout of one request, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30, help_heading = "Connection")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        help_heading = "Connection"
+    )]
     pub timeout: u64,
     /// Timeout to establish a connection, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10, help_heading = "Connection")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10,
+        help_heading = "Connection"
+    )]
     pub connect_timeout: u64,
 }
 

@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod client;
 pub mod cmd;
+pub mod execute;
 pub mod exit;
 pub mod export;
 pub mod journal;
@@ -23,4 +24,3 @@ pub mod sandbox;
 pub mod schema;
 pub mod secret;
 pub mod validate;
-pub mod execute;

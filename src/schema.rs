@@ -193,8 +193,16 @@ impl Attribute {
         options
             .iter()
             .find(|o| o.id == value)
-            .or_else(|| options.iter().find(|o| o.label.trim().eq_ignore_ascii_case(value)))
-            .or_else(|| options.iter().find(|o| o.label.trim().to_lowercase() == value.to_lowercase()))
+            .or_else(|| {
+                options
+                    .iter()
+                    .find(|o| o.label.trim().eq_ignore_ascii_case(value))
+            })
+            .or_else(|| {
+                options
+                    .iter()
+                    .find(|o| o.label.trim().to_lowercase() == value.to_lowercase())
+            })
     }
 
     /// The options of this attribute: its own, or its dictionary's.
@@ -203,7 +211,10 @@ impl Attribute {
             return &self.options;
         }
         match &self.dictionary {
-            Some(name) => schema.dictionary(name).map(|d| d.values.as_slice()).unwrap_or(&[]),
+            Some(name) => schema
+                .dictionary(name)
+                .map(|d| d.values.as_slice())
+                .unwrap_or(&[]),
             None => &[],
         }
     }
@@ -281,11 +292,15 @@ impl Schema {
 
     pub fn table(&self, name: &str) -> Option<&TableSchema> {
         let name = TableName::resolve(name);
-        self.tables.iter().find(|t| t.table.eq_ignore_ascii_case(&name))
+        self.tables
+            .iter()
+            .find(|t| t.table.eq_ignore_ascii_case(&name))
     }
 
     pub fn dictionary(&self, name: &str) -> Option<&Dictionary> {
-        self.dictionaries.iter().find(|d| d.name.eq_ignore_ascii_case(name))
+        self.dictionaries
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(name))
     }
 }
 

@@ -119,6 +119,9 @@ mod tests {
     fn errors_embedding_urls_are_redacted() {
         let e = "error sending request for url (http://x/api?command=a&apikey=K1) token=T2 https://bob:pw@host/x";
         let r = redact_text(e);
-        assert!(!r.contains("K1") && !r.contains("T2") && !r.contains(":pw@"), "{r}");
+        assert!(
+            !r.contains("K1") && !r.contains("T2") && !r.contains(":pw@"),
+            "{r}"
+        );
     }
 }
