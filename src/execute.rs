@@ -29,7 +29,10 @@ pub enum WriteOp {
     Add(Vec<(String, String)>),
     /// `updateOrCreateEntity` with attribute-name/value pairs. It matches by the table's name
     /// attribute, so resending it can never duplicate. `creates` is what the plan expects.
-    Upsert { pairs: Vec<(String, String)>, creates: bool },
+    Upsert {
+        pairs: Vec<(String, String)>,
+        creates: bool,
+    },
     /// `editcompany` / `editcontact` of the changed attributes (may be empty), then a
     /// `setcontact` to `link_company` when the contact's company changed.
     Edit {
@@ -153,7 +156,12 @@ pub struct Pool<T> {
 
 impl<T: Send + 'static> Pool<T> {
     /// Starts `options.concurrency` workers on the current tokio runtime.
-    pub fn start(client: Client, options: ExecOptions, hooks: Arc<dyn Hooks<T>>, stop: Stop) -> Pool<T> {
+    pub fn start(
+        client: Client,
+        options: ExecOptions,
+        hooks: Arc<dyn Hooks<T>>,
+        stop: Stop,
+    ) -> Pool<T> {
         let concurrency = options.concurrency.max(1);
         let (tx, rx) = mpsc::channel(concurrency * 2);
         let shared = Arc::new(Shared {
@@ -225,19 +233,38 @@ fn not_sent<T>(payload: T, stop: &Stop) -> Outcome<T> {
     outcome(Written::NotSent, None, why, 0, payload)
 }
 
-fn outcome<T>(written: Written, id: Option<String>, message: String, attempts: u32, payload: T) -> Outcome<T> {
-    Outcome { written, id, message, attempts, verified: false, payload }
+fn outcome<T>(
+    written: Written,
+    id: Option<String>,
+    message: String,
+    attempts: u32,
+    payload: T,
+) -> Outcome<T> {
+    Outcome {
+        written,
+        id,
+        message,
+        attempts,
+        verified: false,
+        payload,
+    }
 }
 
 /// Sends one job until it is settled: success, a refusal, or an outcome that could not be
 /// verified.
-async fn run_job<T>(shared: &Shared<T>, job: Job<T>) -> Outcome<T> {
+async fn run_job<T: Send + 'static>(shared: &Shared<T>, job: Job<T>) -> Outcome<T> {
     let Job { key, op, payload } = job;
     if op.creates() {
         if let Err(err) = shared.hooks.before_create(&payload) {
             let message = format!("cannot write the journal: {err}");
             shared.stop.request(StopReason::Fatal(message.clone()));
-            return outcome(Written::NotSent, None, format!("not sent: {message}"), 0, payload);
+            return outcome(
+                Written::NotSent,
+                None,
+                format!("not sent: {message}"),
+                0,
+                payload,
+            );
         }
     }
     let mut attempts = 0;
@@ -246,9 +273,24 @@ async fn run_job<T>(shared: &Shared<T>, job: Job<T>) -> Outcome<T> {
         attempts += 1;
         let err = match send(shared, &op).await {
             Ok(id) => {
-                let written = if op.creates() { Written::Created } else { Written::Updated };
-                let message = if verified { "resent after an in-doubt answer".to_string() } else { String::new() };
-                return Outcome { written, id, message, attempts, verified: false, payload };
+                let written = if op.creates() {
+                    Written::Created
+                } else {
+                    Written::Updated
+                };
+                let message = if verified {
+                    "resent after an in-doubt answer".to_string()
+                } else {
+                    String::new()
+                };
+                return Outcome {
+                    written,
+                    id,
+                    message,
+                    attempts,
+                    verified: false,
+                    payload,
+                };
             }
             Err(err) => err,
         };
@@ -264,7 +306,14 @@ async fn run_job<T>(shared: &Shared<T>, job: Job<T>) -> Outcome<T> {
             match verify(shared, &key).await {
                 Ok(Some(id)) => {
                     let message = "verified after in-doubt answer: the entry exists".to_string();
-                    return Outcome { written: Written::Created, id: Some(id), message, attempts, verified: true, payload };
+                    return Outcome {
+                        written: Written::Created,
+                        id: Some(id),
+                        message,
+                        attempts,
+                        verified: true,
+                        payload,
+                    };
                 }
                 Ok(None) => verified = true,
                 Err(message) => return outcome(Written::Failed, None, message, attempts, payload),
@@ -279,13 +328,23 @@ async fn run_job<T>(shared: &Shared<T>, job: Job<T>) -> Outcome<T> {
 }
 
 /// One attempt of the job's calls; the id of the entry written when known.
-async fn send<T>(shared: &Shared<T>, op: &WriteOp) -> Result<Option<String>, ApiError> {
+async fn send<T: Send + 'static>(
+    shared: &Shared<T>,
+    op: &WriteOp,
+) -> Result<Option<String>, ApiError> {
     let client = &shared.client;
     let table = &shared.options.table;
     match op {
         WriteOp::Add(values) => client.add(table, values).await.map(Some),
-        WriteOp::Upsert { pairs, .. } => client.update_or_create(table, pairs).await.map(|o| o.id().map(str::to_string)),
-        WriteOp::Edit { id, values, link_company } => {
+        WriteOp::Upsert { pairs, .. } => client
+            .update_or_create(table, pairs)
+            .await
+            .map(|o| o.id().map(str::to_string)),
+        WriteOp::Edit {
+            id,
+            values,
+            link_company,
+        } => {
             if !values.is_empty() {
                 client.edit(table, id, values).await?;
             }
@@ -299,16 +358,25 @@ async fn send<T>(shared: &Shared<T>, op: &WriteOp) -> Result<Option<String>, Api
 
 /// Looks a created entry up by its key. `Ok(None)`: it does not exist, so the create did not
 /// take effect and may be resent. `Err`: the outcome is unknown and must not be guessed.
-async fn verify<T>(shared: &Shared<T>, key: &str) -> Result<Option<String>, String> {
+async fn verify<T: Send + 'static>(
+    shared: &Shared<T>,
+    key: &str,
+) -> Result<Option<String>, String> {
     if key.trim().is_empty() {
-        return Err("no answer to a create, and the row has no key to look it up by: \
+        return Err(
+            "no answer to a create, and the row has no key to look it up by: \
                     check the CRM before loading this row again"
-            .to_string());
+                .to_string(),
+        );
     }
     let mut last = String::new();
     for pause in [0u64, 500, 2000] {
         tokio::time::sleep(Duration::from_millis(pause)).await;
-        match shared.client.find(&shared.options.table, &shared.options.key, key).await {
+        match shared
+            .client
+            .find(&shared.options.table, &shared.options.key, key)
+            .await
+        {
             Ok(found) => return Ok(found.into_iter().next().map(|e| e.id)),
             Err(err) if err.is_fatal() => {
                 shared.stop.request(StopReason::Fatal(err.to_string()));
@@ -341,14 +409,20 @@ impl InFlight {
         // Keys compare as the CRM's uniqueness does: trimmed, ignoring case.
         let key = key.trim().to_lowercase();
         if key.is_empty() {
-            return KeyGuard { owner: self, key: None };
+            return KeyGuard {
+                owner: self,
+                key: None,
+            };
         }
         loop {
             let released = self.released.notified();
             tokio::pin!(released);
             released.as_mut().enable();
             if self.try_insert(&key) {
-                return KeyGuard { owner: self, key: Some(key) };
+                return KeyGuard {
+                    owner: self,
+                    key: Some(key),
+                };
             }
             released.await;
         }
@@ -393,7 +467,9 @@ mod tests {
         assert!(!waiter.is_finished());
         let _other = in_flight.acquire("Other").await;
         drop(first);
-        waiter.await.expect("second acquire completes once the first is released");
+        waiter
+            .await
+            .expect("second acquire completes once the first is released");
     }
 
     #[test]
@@ -403,6 +479,9 @@ mod tests {
         stop.request(StopReason::Fatal("authentication failed".into()));
         stop.request(StopReason::Interrupted);
         assert!(stop.is_set());
-        assert_eq!(stop.reason(), Some(StopReason::Fatal("authentication failed".into())));
+        assert_eq!(
+            stop.reason(),
+            Some(StopReason::Fatal("authentication failed".into()))
+        );
     }
 }

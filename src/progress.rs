@@ -64,13 +64,18 @@ impl Progress {
     }
 
     fn maybe_log(&self, done: u64, failures: u64) {
-        let Ok(mut last) = self.last_log.try_lock() else { return };
+        let Ok(mut last) = self.last_log.try_lock() else {
+            return;
+        };
         if last.elapsed() < LOG_EVERY {
             return;
         }
         *last = Instant::now();
         let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
-        tracing::info!("{done}/{} rows, {rate:.0} rows/s, {failures} failures so far", self.total);
+        tracing::info!(
+            "{done}/{} rows, {rate:.0} rows/s, {failures} failures so far",
+            self.total
+        );
     }
 
     /// Removes the bar before the summary is printed.

@@ -14,7 +14,10 @@ type Row = BTreeMap<String, String>;
 
 fn report(h: &Harness, name: &str) -> Vec<Row> {
     let mut reader = csv::Reader::from_path(h.path(name)).expect("report exists");
-    reader.deserialize().map(|r| r.expect("report row")).collect()
+    reader
+        .deserialize()
+        .map(|r| r.expect("report row"))
+        .collect()
 }
 
 fn companies_file(rows: usize) -> String {
@@ -37,7 +40,16 @@ fn spawn_import(h: &Harness, extra: &[&str]) -> std::process::Child {
         .env("CRM_URL", h.base_url())
         .env("CRM_USER", USER)
         .env("CRM_API_KEY", API_KEY)
-        .args(["import", "companies.csv", "--table", "companies", "--rate", "5000", "--concurrency", "4"])
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+            "--concurrency",
+            "4",
+        ])
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -48,12 +60,18 @@ fn spawn_import(h: &Harness, extra: &[&str]) -> std::process::Child {
 #[test]
 fn kill_9_mid_load_then_resume_loads_every_row_exactly_once() {
     let rows = 300;
-    let h = Harness::with(SandboxConfig { latency: Duration::from_millis(10), ..SandboxConfig::default() });
+    let h = Harness::with(SandboxConfig {
+        latency: Duration::from_millis(10),
+        ..SandboxConfig::default()
+    });
     h.write("companies.csv", companies_file(rows));
     let mut child = spawn_import(&h, &[]);
     let started = Instant::now();
     while h.count("addcompany") < 40 {
-        assert!(started.elapsed() < Duration::from_secs(60), "the import never got going");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the import never got going"
+        );
         if child.try_wait().expect("child status").is_some() {
             panic!("the import finished before it could be killed");
         }
@@ -65,17 +83,38 @@ fn kill_9_mid_load_then_resume_loads_every_row_exactly_once() {
     assert!(before < rows as u64, "killed mid-load");
 
     h.cmd()
-        .args(["import", "companies.csv", "--table", "companies", "--rate", "5000", "--resume"])
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+            "--resume",
+        ])
         .assert()
         .code(0);
 
-    let stored = h.api("getcompanies", &[])["companies"].as_array().cloned().unwrap_or_default();
-    let names: BTreeSet<String> = stored.iter().map(|c| c["name"].as_str().unwrap().to_string()).collect();
-    assert_eq!(stored.len(), rows, "exactly once: nothing lost, nothing duplicated");
+    let stored = h.api("getcompanies", &[])["companies"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: BTreeSet<String> = stored
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        stored.len(),
+        rows,
+        "exactly once: nothing lost, nothing duplicated"
+    );
     assert_eq!(names.len(), rows);
     let report = report(&h, "companies.report.csv");
     assert_eq!(report.len(), rows, "the report is complete");
-    assert!(report.iter().all(|r| r["status"] == "created"), "{report:?}");
+    assert!(
+        report.iter().all(|r| r["status"] == "created"),
+        "{report:?}"
+    );
     let numbers: BTreeSet<u64> = report.iter().map(|r| r["row"].parse().unwrap()).collect();
     assert_eq!(numbers.len(), rows);
     assert_eq!(h.count("addcompany"), rows as u64, "no row was sent twice");
@@ -86,13 +125,28 @@ fn resume_refuses_a_changed_file_unless_forced() {
     let h = Harness::new();
     h.write("companies.csv", companies_file(5));
     h.cmd()
-        .args(["import", "companies.csv", "--table", "companies", "--rate", "5000"])
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+        ])
         .assert()
         .code(0);
     h.write("companies.csv", companies_file(6));
     let out = h
         .cmd()
-        .args(["import", "companies.csv", "--table", "companies", "--rate", "5000", "--resume"])
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+            "--resume",
+        ])
         .assert()
         .code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
@@ -100,7 +154,16 @@ fn resume_refuses_a_changed_file_unless_forced() {
     assert_eq!(h.count("addcompany"), 5);
 
     h.cmd()
-        .args(["import", "companies.csv", "--table", "companies", "--rate", "5000", "--resume", "--force"])
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+            "--resume",
+            "--force",
+        ])
         .assert()
         .code(0);
     assert_eq!(h.count("addcompany"), 6, "only the new row is sent");
@@ -112,16 +175,34 @@ fn resume_after_a_finished_run_sends_nothing() {
     let h = Harness::new();
     h.write("companies.csv", companies_file(5));
     h.cmd()
-        .args(["import", "companies.csv", "--table", "companies", "--rate", "5000"])
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+        ])
         .assert()
         .code(0);
     let writes = h.write_calls();
     h.cmd()
-        .args(["import", "companies.csv", "--table", "companies", "--rate", "5000", "--resume"])
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+            "--resume",
+        ])
         .assert()
         .code(0);
     assert_eq!(h.write_calls(), writes);
     let report = report(&h, "companies.report.csv");
     assert_eq!(report.len(), 5);
-    assert!(report.iter().all(|r| r["status"] == "created"), "{report:?}");
+    assert!(
+        report.iter().all(|r| r["status"] == "created"),
+        "{report:?}"
+    );
 }

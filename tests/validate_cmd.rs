@@ -11,7 +11,10 @@ type Row = BTreeMap<String, String>;
 
 fn report(h: &Harness, name: &str) -> Vec<Row> {
     let mut reader = csv::Reader::from_path(h.path(name)).expect("report exists");
-    reader.deserialize().map(|r| r.expect("report row")).collect()
+    reader
+        .deserialize()
+        .map(|r| r.expect("report row"))
+        .collect()
 }
 
 fn statuses(rows: &[Row]) -> Vec<String> {
@@ -28,7 +31,10 @@ Globex,https://globex.example,kelly@,many\n\
 fn a_valid_file_passes_with_the_action_each_row_would_get() {
     let h = Harness::new();
     h.write("companies.csv", VALID);
-    h.cmd().args(["validate", "companies.csv", "--table", "companies"]).assert().code(0);
+    h.cmd()
+        .args(["validate", "companies.csv", "--table", "companies"])
+        .assert()
+        .code(0);
     let rows = report(&h, "companies.report.csv");
     assert_eq!(statuses(&rows), ["would create", "would create"]);
     assert_eq!(h.write_calls(), 0);
@@ -38,11 +44,24 @@ fn a_valid_file_passes_with_the_action_each_row_would_get() {
 fn every_problem_is_reported_with_file_row_and_column() {
     let h = Harness::new();
     h.write("companies.csv", INVALID);
-    let out = h.cmd().args(["validate", "companies.csv", "--table", "companies"]).assert().code(3);
+    let out = h
+        .cmd()
+        .args(["validate", "companies.csv", "--table", "companies"])
+        .assert()
+        .code(3);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(stderr.contains("companies.csv: row 3, column \"E-Mail\": \"kelly@\""), "{stderr}");
-    assert!(stderr.contains("companies.csv: row 3, column \"Employees\": \"many\""), "{stderr}");
-    assert!(stderr.contains("companies.csv: row 4, column \"Name\""), "{stderr}");
+    assert!(
+        stderr.contains("companies.csv: row 3, column \"E-Mail\": \"kelly@\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("companies.csv: row 3, column \"Employees\": \"many\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("companies.csv: row 4, column \"Name\""),
+        "{stderr}"
+    );
     let rows = report(&h, "companies.report.csv");
     assert_eq!(statuses(&rows), ["would create", "invalid", "invalid"]);
     assert!(rows[1]["message"].contains("E-Mail"), "{:?}", rows[1]);
@@ -53,7 +72,17 @@ fn every_problem_is_reported_with_file_row_and_column() {
 fn dry_run_reports_what_a_real_import_would_do() {
     let h = Harness::new();
     h.write("companies.csv", VALID);
-    h.cmd().args(["import", "companies.csv", "--table", "companies", "--rate", "1000"]).assert().code(0);
+    h.cmd()
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "1000",
+        ])
+        .assert()
+        .code(0);
     let writes = h.write_calls();
     h.write(
         "next.csv",
@@ -61,14 +90,28 @@ fn dry_run_reports_what_a_real_import_would_do() {
     );
     let out = h
         .cmd()
-        .args(["import", "next.csv", "--table", "companies", "--mode", "upsert", "--dry-run"])
+        .args([
+            "import",
+            "next.csv",
+            "--table",
+            "companies",
+            "--mode",
+            "upsert",
+            "--dry-run",
+        ])
         .assert()
         .code(0);
     assert_eq!(h.write_calls(), writes, "a dry run never writes");
     let rows = report(&h, "next.report.csv");
-    assert_eq!(statuses(&rows), ["unchanged", "would update", "would create"]);
+    assert_eq!(
+        statuses(&rows),
+        ["unchanged", "would update", "would create"]
+    );
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(stderr.contains("Website"), "the mapping is shown first: {stderr}");
+    assert!(
+        stderr.contains("Website"),
+        "the mapping is shown first: {stderr}"
+    );
 }
 
 #[test]
@@ -76,10 +119,19 @@ fn dry_run_of_an_invalid_file_exits_3() {
     let h = Harness::new();
     h.write("companies.csv", INVALID);
     h.cmd()
-        .args(["import", "companies.csv", "--table", "companies", "--dry-run"])
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--dry-run",
+        ])
         .assert()
         .code(3);
-    assert_eq!(statuses(&report(&h, "companies.report.csv")), ["would create", "invalid", "invalid"]);
+    assert_eq!(
+        statuses(&report(&h, "companies.report.csv")),
+        ["would create", "invalid", "invalid"]
+    );
     assert_eq!(h.write_calls(), 0);
 }
 
@@ -89,7 +141,13 @@ fn show_mapping_prints_each_header_and_its_attribute() {
     h.write("companies.csv", VALID);
     let out = h
         .cmd()
-        .args(["validate", "companies.csv", "--table", "companies", "--show-mapping"])
+        .args([
+            "validate",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--show-mapping",
+        ])
         .assert()
         .code(0);
     let all = format!(
@@ -105,13 +163,22 @@ fn show_mapping_prints_each_header_and_its_attribute() {
 fn an_unknown_header_is_an_error_unless_ignored() {
     let h = Harness::new();
     h.write("companies.csv", "Name,Webiste\nAcme,https://acme.example\n");
-    let out = h.cmd().args(["validate", "companies.csv", "--table", "companies"]).assert();
+    let out = h
+        .cmd()
+        .args(["validate", "companies.csv", "--table", "companies"])
+        .assert();
     let out = out.get_output();
     assert_ne!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(stderr.contains("Webiste"), "{stderr}");
     h.cmd()
-        .args(["validate", "companies.csv", "--table", "companies", "--ignore-unknown"])
+        .args([
+            "validate",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--ignore-unknown",
+        ])
         .assert()
         .code(0);
 }

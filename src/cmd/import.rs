@@ -18,7 +18,9 @@ use crate::cli::ConnectArgs;
 use crate::client::Client;
 use crate::execute::{ExecOptions, Hooks, Job, Outcome, Pool, Stop, StopReason, WriteOp, Written};
 use crate::exit::Exit;
-use crate::journal::{journal_path, InputIdentity, Journal, JournalHeader, JournalState, SyncPolicy};
+use crate::journal::{
+    journal_path, InputIdentity, Journal, JournalHeader, JournalState, SyncPolicy,
+};
 use crate::preflight::{self, CheckOptions, Checked, Mode, PassOptions, Prepared, RowChecker};
 use crate::progress::Progress;
 use crate::report::{Action, Finished, ReportFiles, ReportWriter, RowOutcome, Status};
@@ -96,12 +98,17 @@ pub fn run(args: ImportArgs) -> anyhow::Result<Exit> {
         force: args.force,
         max_resends: args.connect.max_retries.max(1),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let connection = crate::client::connect(&args.connect)?;
         let client = connection.client.clone();
         if args.dry_run {
-            let how = preflight::DryRun { show_mapping: true, verb: "import --dry-run" };
+            let how = preflight::DryRun {
+                show_mapping: true,
+                verb: "import --dry-run",
+            };
             return preflight::dry_run(&client, &options, how).await;
         }
         import(client, options, settings).await
@@ -136,10 +143,15 @@ async fn import(client: Client, options: CheckOptions, settings: Settings) -> an
     } else {
         (None, Resumed::default())
     };
-    let settled = |row: u64| resumed.finished.contains_key(&row) || resumed.recovered.contains_key(&row);
-    let pass = PassOptions { skip_rows: &settled, print_problems: true };
+    let settled =
+        |row: u64| resumed.finished.contains_key(&row) || resumed.recovered.contains_key(&row);
+    let pass = PassOptions {
+        skip_rows: &settled,
+        print_problems: true,
+    };
     let tally = preflight::pass1(&prepared, &options, &pass)?;
-    let tolerated = settings.skip_invalid || settings.max_invalid.is_some_and(|max| tally.invalid <= max);
+    let tolerated =
+        settings.skip_invalid || settings.max_invalid.is_some_and(|max| tally.invalid <= max);
     if tally.invalid > 0 && !tolerated {
         return blocked(&prepared, &options, &resumed, tally.invalid, started);
     }
@@ -174,9 +186,20 @@ fn key_header(prepared: &Prepared) -> String {
 /// was created by the interrupted run when it was a create, so it is reported as created
 /// (verified) and its entry is taken out of the pre-flight's view, where it would otherwise
 /// look like a conflict.
-fn recover(prepared: &mut Prepared, options: &CheckOptions, state: &JournalState) -> anyhow::Result<Resumed> {
-    let mut resumed = Resumed { finished: state.finished.clone(), recovered: HashMap::new() };
-    let Some(column) = prepared.mapping.column_for(&prepared.key.code).map(|c| c.index) else {
+fn recover(
+    prepared: &mut Prepared,
+    options: &CheckOptions,
+    state: &JournalState,
+) -> anyhow::Result<Resumed> {
+    let mut resumed = Resumed {
+        finished: state.finished.clone(),
+        recovered: HashMap::new(),
+    };
+    let Some(column) = prepared
+        .mapping
+        .column_for(&prepared.key.code)
+        .map(|c| c.index)
+    else {
         return Ok(resumed);
     };
     let key_code = prepared.key.code.clone();
@@ -194,7 +217,11 @@ fn recover(prepared: &mut Prepared, options: &CheckOptions, state: &JournalState
             Some(intent) => intent.action == Action::Create,
             None => options.mode == Mode::Insert,
         };
-        let key = record.values.get(column).map(|v| v.trim().to_lowercase()).unwrap_or_default();
+        let key = record
+            .values
+            .get(column)
+            .map(|v| v.trim().to_lowercase())
+            .unwrap_or_default();
         if let (true, Some(id)) = (was_create && !key.is_empty(), by_key.get(&key)) {
             resumed.recovered.insert(record.row, id.clone());
         }
@@ -222,22 +249,50 @@ fn blocked(
     );
     preflight::for_each_record(prepared, options, |seq, record| {
         if let Some(done) = resumed.finished.get(&record.row) {
-            return Ok(writer.record(Finished { seq, outcome: done.clone(), cells: Vec::new() })?);
+            return Ok(writer.record(Finished {
+                seq,
+                outcome: done.clone(),
+                cells: Vec::new(),
+            })?);
         }
         let (outcome, cells) = match checker.check(&record) {
             Checked::Invalid { key, problems } => {
                 let message = preflight::problems_message(&problems);
-                (RowOutcome { message, ..RowOutcome::new(record.row, Status::Invalid, key) }, record.values)
+                (
+                    RowOutcome {
+                        message,
+                        ..RowOutcome::new(record.row, Status::Invalid, key)
+                    },
+                    record.values,
+                )
             }
             checked => {
                 let message = why.clone();
-                (RowOutcome { message, ..RowOutcome::new(record.row, Status::Skipped, checked_key(&checked)) }, Vec::new())
+                (
+                    RowOutcome {
+                        message,
+                        ..RowOutcome::new(record.row, Status::Skipped, checked_key(&checked))
+                    },
+                    Vec::new(),
+                )
             }
         };
-        Ok(writer.record(Finished { seq, outcome, cells })?)
+        Ok(writer.record(Finished {
+            seq,
+            outcome,
+            cells,
+        })?)
     })?;
     let files = writer.finish()?;
-    finish_summary(prepared, options, &files, SummaryExtras { started, ..SummaryExtras::default() })
+    finish_summary(
+        prepared,
+        options,
+        &files,
+        SummaryExtras {
+            started: Some(started),
+            ..SummaryExtras::default()
+        },
+    )
 }
 
 fn checked_key(checked: &Checked) -> String {
@@ -250,14 +305,19 @@ fn checked_key(checked: &Checked) -> String {
 }
 
 /// `--create-missing-options`: dictionary values are added before the rows that use them.
-async fn add_missing_options(client: &Client, missing: &std::collections::BTreeSet<(String, String)>) -> anyhow::Result<()> {
+async fn add_missing_options(
+    client: &Client,
+    missing: &std::collections::BTreeSet<(String, String)>,
+) -> anyhow::Result<()> {
     for (dictionary, label) in missing {
         match client.add_dictionary_value(dictionary, label).await {
             Ok(_) => tracing::info!("added \"{label}\" to dictionary {dictionary}"),
             // Another run added it meanwhile: the rows can use it all the same.
-            Err(err) if !err.fields().is_empty() && err.fields().iter().all(|f| f.is_duplicate()) => {}
+            Err(err)
+                if !err.fields().is_empty() && err.fields().iter().all(|f| f.is_duplicate()) => {}
             Err(err) => {
-                return Err(err).with_context(|| format!("cannot add \"{label}\" to dictionary {dictionary}"))
+                return Err(err)
+                    .with_context(|| format!("cannot add \"{label}\" to dictionary {dictionary}"))
             }
         }
     }
@@ -353,7 +413,14 @@ impl Hooks<Payload> for ImportHooks {
     }
 
     fn finished(&self, outcome: Outcome<Payload>) {
-        let Outcome { written, id, message, attempts, verified, payload } = outcome;
+        let Outcome {
+            written,
+            id,
+            message,
+            attempts,
+            verified,
+            payload,
+        } = outcome;
         let status = match written {
             Written::Created => Status::Created,
             Written::Updated => Status::Updated,
@@ -363,7 +430,11 @@ impl Hooks<Payload> for ImportHooks {
         if verified {
             self.verified.fetch_add(1, Ordering::Relaxed);
         }
-        let cells = if status.is_failure() { payload.cells } else { Vec::new() };
+        let cells = if status.is_failure() {
+            payload.cells
+        } else {
+            Vec::new()
+        };
         let outcome = RowOutcome {
             id,
             message,
@@ -373,7 +444,14 @@ impl Hooks<Payload> for ImportHooks {
             changed: payload.changed,
             ..RowOutcome::new(payload.row, status, payload.key)
         };
-        self.emit(Finished { seq: payload.seq, outcome, cells }, written != Written::NotSent);
+        self.emit(
+            Finished {
+                seq: payload.seq,
+                outcome,
+                cells,
+            },
+            written != Written::NotSent,
+        );
     }
 }
 
@@ -392,9 +470,11 @@ struct Run {
 impl Run {
     async fn execute(self, started: Instant) -> anyhow::Result<Exit> {
         let (tx, rx) = std_mpsc::channel::<Finished>();
-        let writer = ReportWriter::create(preflight::report_options(&self.prepared, &self.options))?;
+        let writer =
+            ReportWriter::create(preflight::report_options(&self.prepared, &self.options))?;
         let report_thread = std::thread::spawn(move || writer.drain(rx));
-        let all_rows = self.total + self.resumed.finished.len() as u64 + self.resumed.recovered.len() as u64;
+        let all_rows =
+            self.total + self.resumed.finished.len() as u64 + self.resumed.recovered.len() as u64;
         let hooks = Arc::new(ImportHooks {
             journal: self.journal.clone(),
             report: Mutex::new(tx),
@@ -451,7 +531,10 @@ impl Run {
         };
         let exit = finish_summary(&self.prepared, &self.options, &files, extras)?;
         if let Some(StopReason::Fatal(message)) = reason {
-            eprintln!("error: the run stopped: {}", crate::secret::redact_text(&message));
+            eprintln!(
+                "error: the run stopped: {}",
+                crate::secret::redact_text(&message)
+            );
             return Ok(Exit::Failure);
         }
         Ok(exit)
@@ -478,7 +561,14 @@ impl Feeder {
         preflight::for_each_record(&self.prepared, &self.options, |seq, record| {
             let row = record.row;
             if let Some(done) = self.resumed.finished.get(&row) {
-                self.hooks.emit(Finished { seq, outcome: done.clone(), cells: Vec::new() }, false);
+                self.hooks.emit(
+                    Finished {
+                        seq,
+                        outcome: done.clone(),
+                        cells: Vec::new(),
+                    },
+                    false,
+                );
                 return Ok(());
             }
             if let Some(id) = self.resumed.recovered.get(&row) {
@@ -489,18 +579,44 @@ impl Feeder {
                     message: "verified on resume: the interrupted run created it".into(),
                     ..RowOutcome::new(row, Status::Created, key_of(&self.prepared, &record.values))
                 };
-                self.hooks.emit(Finished { seq, outcome, cells: Vec::new() }, true);
+                self.hooks.emit(
+                    Finished {
+                        seq,
+                        outcome,
+                        cells: Vec::new(),
+                    },
+                    true,
+                );
                 return Ok(());
             }
             let checked = checker.check(&record);
-            let Some((key, op, action, changed)) = self.plan(checked, seq, row, &record.values, upsert_table) else {
+            let Some((key, op, action, changed)) =
+                self.plan(checked, seq, row, &record.values, upsert_table)
+            else {
                 return Ok(());
             };
-            let payload = Payload { seq, row, key: key.clone(), action, changed, cells: record.values };
+            let payload = Payload {
+                seq,
+                row,
+                key: key.clone(),
+                action,
+                changed,
+                cells: record.values,
+            };
             if self.stop.is_set() {
                 let message = "not sent: the run was stopping; rerun with --resume".to_string();
-                let outcome = RowOutcome { message, ..RowOutcome::new(row, Status::Skipped, key) };
-                self.hooks.emit(Finished { seq, outcome, cells: Vec::new() }, false);
+                let outcome = RowOutcome {
+                    message,
+                    ..RowOutcome::new(row, Status::Skipped, key)
+                };
+                self.hooks.emit(
+                    Finished {
+                        seq,
+                        outcome,
+                        cells: Vec::new(),
+                    },
+                    false,
+                );
                 return Ok(());
             }
             if self.jobs.blocking_send(Job { key, op, payload }).is_err() {
@@ -519,45 +635,92 @@ impl Feeder {
         cells: &[String],
         upsert_table: bool,
     ) -> Option<(String, WriteOp, Action, Vec<String>)> {
-        let names = |values: &[(crate::schema::Attribute, String)]| values.iter().map(|(a, _)| a.name.clone()).collect::<Vec<_>>();
+        let names = |values: &[(crate::schema::Attribute, String)]| {
+            values
+                .iter()
+                .map(|(a, _)| a.name.clone())
+                .collect::<Vec<_>>()
+        };
         match checked {
             Checked::Invalid { key, problems } => {
                 let message = preflight::problems_message(&problems);
-                let outcome = RowOutcome { message, ..RowOutcome::new(row, Status::Invalid, key) };
-                self.hooks.emit(Finished { seq, outcome, cells: cells.to_vec() }, true);
+                let outcome = RowOutcome {
+                    message,
+                    ..RowOutcome::new(row, Status::Invalid, key)
+                };
+                self.hooks.emit(
+                    Finished {
+                        seq,
+                        outcome,
+                        cells: cells.to_vec(),
+                    },
+                    true,
+                );
                 None
             }
             Checked::Unchanged { key, id } => {
-                let outcome = RowOutcome { id: Some(id), ..RowOutcome::new(row, Status::Unchanged, key) };
-                self.hooks.emit(Finished { seq, outcome, cells: Vec::new() }, true);
+                let outcome = RowOutcome {
+                    id: Some(id),
+                    ..RowOutcome::new(row, Status::Unchanged, key)
+                };
+                self.hooks.emit(
+                    Finished {
+                        seq,
+                        outcome,
+                        cells: Vec::new(),
+                    },
+                    true,
+                );
                 None
             }
             Checked::Create { key, values } => {
                 let changed = names(&values);
                 let op = if upsert_table {
-                    WriteOp::Upsert { pairs: pairs(values), creates: true }
+                    WriteOp::Upsert {
+                        pairs: pairs(values),
+                        creates: true,
+                    }
                 } else {
                     WriteOp::Add(codes(values))
                 };
                 Some((key, op, Action::Create, changed))
             }
-            Checked::Update { key, id, values, link_company, entry_name } => {
+            Checked::Update {
+                key,
+                id,
+                values,
+                link_company,
+                entry_name,
+            } => {
                 let mut changed = names(&values);
-                let action = if values.is_empty() { Action::Link } else { Action::Update };
+                let action = if values.is_empty() {
+                    Action::Link
+                } else {
+                    Action::Update
+                };
                 if link_company.is_some() {
                     changed.push("Company".into());
                 }
                 let op = if upsert_table {
                     let mut all = Vec::new();
-                    if let (Some(name), Some(attribute)) = (entry_name, self.prepared.table.name_attribute()) {
+                    if let (Some(name), Some(attribute)) =
+                        (entry_name, self.prepared.table.name_attribute())
+                    {
                         if !values.iter().any(|(a, _)| a.code == attribute.code) {
                             all.push((attribute.name.clone(), name));
                         }
                     }
                     all.extend(pairs(values));
-                    WriteOp::Upsert { pairs: all, creates: false }
+                    WriteOp::Upsert {
+                        pairs: all,
+                        creates: false,
+                    }
                 } else {
-                    WriteOp::Edit { id, values: codes(values), link_company }
+                    WriteOp::Edit {
+                        id,
+                        values: codes(values),
+                        link_company,
+                    }
                 };
                 Some((key, op, action, changed))
             }

@@ -166,10 +166,15 @@ Exit codes:
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<Exit> {
     let options = args.check.options()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let connection = crate::client::connect(&args.connect)?;
-        let check = preflight::DryRun { show_mapping: args.show_mapping, verb: "validate" };
+        let check = preflight::DryRun {
+            show_mapping: args.show_mapping,
+            verb: "validate",
+        };
         preflight::dry_run(&connection.client, &options, check).await
     })
 }

@@ -20,7 +20,7 @@ use crate::exit::Exit;
 use crate::map::{MapFile, MapInput, MapOptions, Mapping};
 use crate::read::{self, Format, ReadOptions, Record};
 use crate::report::{Finished, ReportFormat, ReportOptions, ReportWriter, RowOutcome, Status};
-use crate::schema::{Attribute, AttrKind, Schema, TableName, TableSchema};
+use crate::schema::{AttrKind, Attribute, Schema, TableName, TableSchema};
 use crate::summary::Summary;
 
 pub use rows::{Checked, EmptyPolicy, Mode, Problem, RowChecker};
@@ -54,7 +54,11 @@ pub fn read_options(
     let delimiter = match delimiter {
         None => None,
         Some(c) if c.is_ascii() => Some(c as u8),
-        Some(c) => return Err(format!("--delimiter {c:?}: a delimiter must be one ASCII character")),
+        Some(c) => {
+            return Err(format!(
+                "--delimiter {c:?}: a delimiter must be one ASCII character"
+            ))
+        }
     };
     let format = format.map(str::parse::<Format>).transpose()?;
     Ok(ReadOptions {
@@ -89,7 +93,10 @@ pub async fn prepare(client: &Client, options: &CheckOptions) -> anyhow::Result<
     if table_name != "CLIENTS" {
         wanted.push("CLIENTS");
     }
-    let schema = client.schema(&wanted).await.context("cannot read the CRM's schema")?;
+    let schema = client
+        .schema(&wanted)
+        .await
+        .context("cannot read the CRM's schema")?;
     let table = schema
         .table(&table_name)
         .cloned()
@@ -98,7 +105,9 @@ pub async fn prepare(client: &Client, options: &CheckOptions) -> anyhow::Result<
     let headers = source.headers.clone();
     drop(source);
     let file_name = file_name(&options.file);
-    let map_options = MapOptions { ignore_unknown: options.ignore_unknown };
+    let map_options = MapOptions {
+        ignore_unknown: options.ignore_unknown,
+    };
     let mapping = Mapping::build(MapInput {
         file: &file_name,
         headers: &headers,
@@ -107,13 +116,25 @@ pub async fn prepare(client: &Client, options: &CheckOptions) -> anyhow::Result<
         options: &map_options,
     })?;
     let key = key_attribute(&mapping, &table, options.key.as_deref())?;
-    let existing = client.list(&table).await.with_context(|| format!("cannot list {table_name}"))?;
+    let existing = client
+        .list(&table)
+        .await
+        .with_context(|| format!("cannot list {table_name}"))?;
     let companies = if table.attributes.iter().any(|a| a.kind == AttrKind::Company) {
         company_names(client, &schema, &table, &existing).await?
     } else {
         Vec::new()
     };
-    Ok(Prepared { schema, table, mapping, key, headers, existing, companies, file_name })
+    Ok(Prepared {
+        schema,
+        table,
+        mapping,
+        key,
+        headers,
+        existing,
+        companies,
+        file_name,
+    })
 }
 
 fn file_name(path: &std::path::Path) -> String {
@@ -122,7 +143,11 @@ fn file_name(path: &std::path::Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-fn key_attribute(mapping: &Mapping, table: &TableSchema, key: Option<&str>) -> anyhow::Result<Attribute> {
+fn key_attribute(
+    mapping: &Mapping,
+    table: &TableSchema,
+    key: Option<&str>,
+) -> anyhow::Result<Attribute> {
     match key {
         Some(key) => match mapping.find(key) {
             Some((_, attribute)) => Ok(attribute.clone()),
@@ -132,7 +157,10 @@ fn key_attribute(mapping: &Mapping, table: &TableSchema, key: Option<&str>) -> a
             )))),
         },
         None => table.name_attribute().cloned().with_context(|| {
-            format!("{} has no name attribute; choose the matching column with --key", table.table)
+            format!(
+                "{} has no name attribute; choose the matching column with --key",
+                table.table
+            )
         }),
     }
 }
@@ -145,18 +173,31 @@ async fn company_names(
     table: &TableSchema,
     existing: &[Entry],
 ) -> anyhow::Result<Vec<(String, String)>> {
-    let clients = schema.table("CLIENTS").context("the CRM has no companies table (CLIENTS)")?;
-    let name_code = clients.name_attribute().map(|a| a.code.clone()).unwrap_or_else(|| "org_name".into());
+    let clients = schema
+        .table("CLIENTS")
+        .context("the CRM has no companies table (CLIENTS)")?;
+    let name_code = clients
+        .name_attribute()
+        .map(|a| a.code.clone())
+        .unwrap_or_else(|| "org_name".into());
     let listed;
     let entries = if table.table == "CLIENTS" {
         existing
     } else {
-        listed = client.list(clients).await.context("cannot list companies")?;
+        listed = client
+            .list(clients)
+            .await
+            .context("cannot list companies")?;
         &listed
     };
     Ok(entries
         .iter()
-        .map(|e| (e.id.clone(), e.text(&name_code).unwrap_or_default().to_string()))
+        .map(|e| {
+            (
+                e.id.clone(),
+                e.text(&name_code).unwrap_or_default().to_string(),
+            )
+        })
         .collect())
 }
 
@@ -178,7 +219,11 @@ pub struct PassOptions<'a> {
 }
 
 /// Pass 1: checks every row, prints every problem, and counts.
-pub fn pass1(prepared: &Prepared, options: &CheckOptions, pass: &PassOptions<'_>) -> anyhow::Result<Tally> {
+pub fn pass1(
+    prepared: &Prepared,
+    options: &CheckOptions,
+    pass: &PassOptions<'_>,
+) -> anyhow::Result<Tally> {
     let mut checker = RowChecker::new(prepared, options);
     let mut tally = Tally::default();
     for_each_record(prepared, options, |_, record| {
@@ -229,15 +274,26 @@ pub async fn dry_run(client: &Client, options: &CheckOptions, how: DryRun) -> an
         eprint!("{}", prepared.mapping.render());
     }
     let never = |_: u64| false;
-    let pass = PassOptions { skip_rows: &never, print_problems: true };
+    let pass = PassOptions {
+        skip_rows: &never,
+        print_problems: true,
+    };
     let tally = pass1(&prepared, options, &pass)?;
     let mut writer = ReportWriter::create(report_options(&prepared, options))?;
     let mut checker = RowChecker::new(&prepared, options);
     checker.assume_options_added(&tally.missing_options);
     for_each_record(&prepared, options, |seq, record| {
         let outcome = dry_outcome(checker.check(&record), record.row);
-        let cells = if outcome.status.is_failure() { record.values } else { Vec::new() };
-        writer.record(Finished { seq, outcome, cells })?;
+        let cells = if outcome.status.is_failure() {
+            record.values
+        } else {
+            Vec::new()
+        };
+        writer.record(Finished {
+            seq,
+            outcome,
+            cells,
+        })?;
         Ok(())
     })?;
     let files = writer.finish()?;
@@ -285,7 +341,13 @@ fn dry_outcome(checked: Checked, row: u64) -> RowOutcome {
             changed: values.iter().map(|(a, _)| a.name.clone()).collect(),
             ..RowOutcome::new(row, Status::WouldCreate, key)
         },
-        Checked::Update { key, id, values, link_company, .. } => {
+        Checked::Update {
+            key,
+            id,
+            values,
+            link_company,
+            ..
+        } => {
             let mut changed: Vec<String> = values.iter().map(|(a, _)| a.name.clone()).collect();
             if link_company.is_some() {
                 changed.push("Company".into());
@@ -297,11 +359,18 @@ fn dry_outcome(checked: Checked, row: u64) -> RowOutcome {
                 ..RowOutcome::new(row, Status::WouldUpdate, key)
             }
         }
-        Checked::Unchanged { key, id } => RowOutcome { id: Some(id), ..RowOutcome::new(row, Status::Unchanged, key) },
+        Checked::Unchanged { key, id } => RowOutcome {
+            id: Some(id),
+            ..RowOutcome::new(row, Status::Unchanged, key)
+        },
     }
 }
 
 /// All of a row's problems in one report message.
 pub fn problems_message(problems: &[Problem]) -> String {
-    problems.iter().map(Problem::short).collect::<Vec<_>>().join("; ")
+    problems
+        .iter()
+        .map(Problem::short)
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -59,7 +59,12 @@ impl Problem {
         if self.value.is_empty() {
             format!("column \"{}\": {}", self.column, self.message)
         } else {
-            format!("column \"{}\": \"{}\" {}", self.column, shorten(&self.value), self.message)
+            format!(
+                "column \"{}\": \"{}\" {}",
+                self.column,
+                shorten(&self.value),
+                self.message
+            )
         }
     }
 }
@@ -76,8 +81,14 @@ fn shorten(value: &str) -> String {
 /// A row's verdict and plan. Values are (attribute, wire value) pairs.
 #[derive(Debug, Clone)]
 pub enum Checked {
-    Invalid { key: String, problems: Vec<Problem> },
-    Create { key: String, values: Vec<(Attribute, String)> },
+    Invalid {
+        key: String,
+        problems: Vec<Problem>,
+    },
+    Create {
+        key: String,
+        values: Vec<(Attribute, String)>,
+    },
     Update {
         key: String,
         id: String,
@@ -87,7 +98,10 @@ pub enum Checked {
         /// The entry's stored name (what `updateOrCreateEntity` matches by).
         entry_name: Option<String>,
     },
-    Unchanged { key: String, id: String },
+    Unchanged {
+        key: String,
+        id: String,
+    },
 }
 
 /// Trimmed, case-folded: how the CRM compares unique values.
@@ -152,7 +166,10 @@ impl<'a> RowChecker<'a> {
 
     /// Dry run: treat these dictionary values as if they had been added.
     pub fn assume_options_added(&mut self, added: &BTreeSet<(String, String)>) {
-        self.added_options = added.iter().map(|(d, l)| (d.to_lowercase(), norm(l))).collect();
+        self.added_options = added
+            .iter()
+            .map(|(d, l)| (d.to_lowercase(), norm(l)))
+            .collect();
     }
 
     /// Checks one row and plans its action.
@@ -160,15 +177,31 @@ impl<'a> RowChecker<'a> {
         let mut problems = Vec::new();
         let mut cells: Vec<(&Attribute, String, String)> = Vec::new();
         for (column, attribute) in self.prepared.mapping.attributes() {
-            let raw = record.values.get(column.index).map(String::as_str).unwrap_or("");
+            let raw = record
+                .values
+                .get(column.index)
+                .map(String::as_str)
+                .unwrap_or("");
             cells.push((attribute, column.header.clone(), raw.trim().to_string()));
         }
         for constant in &self.prepared.mapping.constants {
-            cells.push((&constant.attribute, constant.attribute.name.clone(), constant.value.trim().to_string()));
+            cells.push((
+                &constant.attribute,
+                constant.attribute.name.clone(),
+                constant.value.trim().to_string(),
+            ));
         }
         let key_code = self.prepared.key.code.clone();
-        let key = cells.iter().find(|(a, _, _)| a.code == key_code).map(|(_, _, v)| v.clone()).unwrap_or_default();
-        let matched = if key.is_empty() { None } else { self.by_key.get(&norm(&key)).copied() };
+        let key = cells
+            .iter()
+            .find(|(a, _, _)| a.code == key_code)
+            .map(|(_, _, v)| v.clone())
+            .unwrap_or_default();
+        let matched = if key.is_empty() {
+            None
+        } else {
+            self.by_key.get(&norm(&key)).copied()
+        };
         let entry = matched.map(|i| &self.prepared.existing[i]);
         self.check_mode(record.row, &key, entry, &mut problems);
 
@@ -198,7 +231,13 @@ impl<'a> RowChecker<'a> {
             return Checked::Invalid { key, problems };
         }
         match entry {
-            None => Checked::Create { key, values: wire.into_iter().map(|(a, _, w, _)| (a.clone(), w)).collect() },
+            None => Checked::Create {
+                key,
+                values: wire
+                    .into_iter()
+                    .map(|(a, _, w, _)| (a.clone(), w))
+                    .collect(),
+            },
             Some(entry) => self.delta(key, entry, &cells, wire),
         }
     }
@@ -210,11 +249,17 @@ impl<'a> RowChecker<'a> {
                 row,
                 &header,
                 key,
-                &format!("already exists (id {}); use --mode upsert or --mode update to change it", entry.id),
+                &format!(
+                    "already exists (id {}); use --mode upsert or --mode update to change it",
+                    entry.id
+                ),
             )),
-            (super::Mode::Update, None) if key.is_empty() => {
-                problems.push(problem(row, &header, "", "is empty, so the row matches no entry"))
-            }
+            (super::Mode::Update, None) if key.is_empty() => problems.push(problem(
+                row,
+                &header,
+                "",
+                "is empty, so the row matches no entry",
+            )),
             (super::Mode::Update, None) => problems.push(problem(
                 row,
                 &header,
@@ -246,15 +291,25 @@ impl<'a> RowChecker<'a> {
         let seen = self.seen.entry(attribute.code.clone()).or_default();
         if let Some(first) = seen.get(&value_norm) {
             if *first != row {
-                let message = format!("repeats row {first}; values of {} must be unique", attribute.name);
+                let message = format!(
+                    "repeats row {first}; values of {} must be unique",
+                    attribute.name
+                );
                 problems.push(problem(row, header, value, &message));
             }
         } else {
             seen.insert(value_norm.clone(), row);
         }
-        if let Some(owner) = self.unique_in_crm.get(&attribute.code).and_then(|i| i.get(&value_norm)) {
+        if let Some(owner) = self
+            .unique_in_crm
+            .get(&attribute.code)
+            .and_then(|i| i.get(&value_norm))
+        {
             if entry.is_none_or(|e| &e.id != owner) {
-                let message = format!("is already in use by entry {owner}; values of {} must be unique", attribute.name);
+                let message = format!(
+                    "is already in use by entry {owner}; values of {} must be unique",
+                    attribute.name
+                );
                 problems.push(problem(row, header, value, &message));
             }
         }
@@ -264,9 +319,15 @@ impl<'a> RowChecker<'a> {
     fn convert(&mut self, attribute: &Attribute, value: &str) -> Result<(String, String), String> {
         let schema: &Schema = &self.prepared.schema;
         match &attribute.kind {
-            AttrKind::Email if !is_email(value) => Err("is not an e-mail address (name@example.com)".into()),
-            AttrKind::Number if value.parse::<f64>().is_err() => Err("is not a number (digits, optional sign and . decimals)".into()),
-            AttrKind::Text if value.chars().count() > 255 => Err("is longer than 255 characters".into()),
+            AttrKind::Email if !is_email(value) => {
+                Err("is not an e-mail address (name@example.com)".into())
+            }
+            AttrKind::Number if value.parse::<f64>().is_err() => {
+                Err("is not a number (digits, optional sign and . decimals)".into())
+            }
+            AttrKind::Text if value.chars().count() > 255 => {
+                Err("is longer than 255 characters".into())
+            }
             AttrKind::Checkbox => match value.to_ascii_lowercase().as_str() {
                 "true" | "yes" | "1" => Ok(("true".into(), "true".into())),
                 "false" | "no" | "0" => Ok(("false".into(), "false".into())),
@@ -285,31 +346,54 @@ impl<'a> RowChecker<'a> {
         }
     }
 
-    fn missing_option(&mut self, attribute: &Attribute, value: &str) -> Result<(String, String), String> {
+    fn missing_option(
+        &mut self,
+        attribute: &Attribute,
+        value: &str,
+    ) -> Result<(String, String), String> {
         if let Some(dictionary) = &attribute.dictionary {
-            if self.added_options.contains(&(dictionary.to_lowercase(), norm(value))) {
+            if self
+                .added_options
+                .contains(&(dictionary.to_lowercase(), norm(value)))
+            {
                 return Ok((value.to_string(), value.to_string()));
             }
             if self.options.create_missing_options {
-                self.missing_options.insert((dictionary.clone(), value.to_string()));
+                self.missing_options
+                    .insert((dictionary.clone(), value.to_string()));
                 return Ok((value.to_string(), value.to_string()));
             }
         }
         let options = attribute.options_in(&self.prepared.schema);
         let valid: Vec<&str> = options.iter().take(10).map(|o| o.label.as_str()).collect();
-        let hint = if attribute.dictionary.is_some() { "; --create-missing-options adds it" } else { "" };
-        Err(format!("is not an option of {} (valid: {}){hint}", attribute.name, valid.join(", ")))
+        let hint = if attribute.dictionary.is_some() {
+            "; --create-missing-options adds it"
+        } else {
+            ""
+        };
+        Err(format!(
+            "is not an option of {} (valid: {}){hint}",
+            attribute.name,
+            valid.join(", ")
+        ))
     }
 
     fn company(&self, value: &str) -> Result<(String, String), String> {
         let by_id = value
             .strip_prefix('(')
             .and_then(|v| v.strip_suffix(')'))
-            .and_then(|id| self.companies_by_id.get(id.trim()).map(|name| (id.trim().to_string(), name.clone())));
+            .and_then(|id| {
+                self.companies_by_id
+                    .get(id.trim())
+                    .map(|name| (id.trim().to_string(), name.clone()))
+            });
         let found = by_id.or_else(|| self.companies_by_name.get(&norm(value)).cloned());
         match found {
             Some((id, name)) => Ok((format!("({id})"), name)),
-            None => Err("names no company in the CRM (give its name or (id); import companies first)".into()),
+            None => Err(
+                "names no company in the CRM (give its name or (id); import companies first)"
+                    .into(),
+            ),
         }
     }
 
@@ -324,7 +408,9 @@ impl<'a> RowChecker<'a> {
         let mut values = Vec::new();
         let mut link_company = None;
         for (attribute, _, w, comparable) in wire {
-            let Some(stored) = entry.values.get(&attribute.code).and_then(|v| v.as_text()) else { continue };
+            let Some(stored) = entry.values.get(&attribute.code).and_then(|v| v.as_text()) else {
+                continue;
+            };
             if same(&attribute.kind, stored, &comparable) {
                 continue;
             }
@@ -346,9 +432,20 @@ impl<'a> RowChecker<'a> {
         if values.is_empty() && link_company.is_none() {
             return Checked::Unchanged { key, id };
         }
-        let name_code = self.prepared.table.name_attribute().map(|a| a.code.clone()).unwrap_or_default();
+        let name_code = self
+            .prepared
+            .table
+            .name_attribute()
+            .map(|a| a.code.clone())
+            .unwrap_or_default();
         let entry_name = entry.text(&name_code).map(str::to_string);
-        Checked::Update { key, id, values, link_company, entry_name }
+        Checked::Update {
+            key,
+            id,
+            values,
+            link_company,
+            entry_name,
+        }
     }
 }
 
@@ -366,7 +463,9 @@ fn same(kind: &AttrKind, stored: &str, comparable: &str) -> bool {
 }
 
 fn is_email(value: &str) -> bool {
-    let Some((local, domain)) = value.split_once('@') else { return false };
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -376,7 +475,12 @@ fn is_email(value: &str) -> bool {
 }
 
 fn problem(row: u64, column: &str, value: &str, message: &str) -> Problem {
-    Problem { row, column: column.to_string(), value: value.to_string(), message: message.to_string() }
+    Problem {
+        row,
+        column: column.to_string(),
+        value: value.to_string(),
+        message: message.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -386,7 +490,10 @@ mod tests {
     #[test]
     fn problems_name_row_column_and_value() {
         let p = problem(17, "E-Mail", "kelly@", "is not an e-mail address");
-        assert_eq!(p.render("contacts.csv"), "contacts.csv: row 17, column \"E-Mail\": \"kelly@\" is not an e-mail address");
+        assert_eq!(
+            p.render("contacts.csv"),
+            "contacts.csv: row 17, column \"E-Mail\": \"kelly@\" is not an e-mail address"
+        );
         assert!(!is_email("kelly@"));
         assert!(is_email("kelly@oxi.example"));
     }
