@@ -18,6 +18,8 @@ pub mod export;
 pub mod journal;
 pub mod map;
 pub mod plan;
+pub mod preflight;
+pub mod progress;
 pub mod read;
 pub mod report;
 pub mod sandbox;

@@ -1,0 +1,208 @@
+//! Crash and resume: `kill -9` in the middle of a load, then `--resume` finishes it with every
+//! row in the CRM exactly once and a complete report; a changed input file is refused.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Harness, API_KEY, USER};
+use crm_bulk::sandbox::SandboxConfig;
+
+type Row = BTreeMap<String, String>;
+
+fn report(h: &Harness, name: &str) -> Vec<Row> {
+    let mut reader = csv::Reader::from_path(h.path(name)).expect("report exists");
+    reader
+        .deserialize()
+        .map(|r| r.expect("report row"))
+        .collect()
+}
+
+fn companies_file(rows: usize) -> String {
+    let mut text = String::from("Name,ERP ID\n");
+    for i in 0..rows {
+        text.push_str(&format!("Company {i:05},ERP-{i:05}\n"));
+    }
+    text
+}
+
+/// The binary as a plain child process, so the test can kill it.
+fn spawn_import(h: &Harness, extra: &[&str]) -> std::process::Child {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("crm-bulk"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CRM_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(h.dir.path())
+        .env("CRM_URL", h.base_url())
+        .env("CRM_USER", USER)
+        .env("CRM_API_KEY", API_KEY)
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+            "--concurrency",
+            "4",
+        ])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts")
+}
+
+#[test]
+fn kill_9_mid_load_then_resume_loads_every_row_exactly_once() {
+    let rows = 300;
+    let h = Harness::with(SandboxConfig {
+        latency: Duration::from_millis(10),
+        ..SandboxConfig::default()
+    });
+    h.write("companies.csv", companies_file(rows));
+    let mut child = spawn_import(&h, &[]);
+    let started = Instant::now();
+    while h.count("addcompany") < 40 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the import never got going"
+        );
+        if child.try_wait().expect("child status").is_some() {
+            panic!("the import finished before it could be killed");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let before = h.count("addcompany");
+    assert!(before < rows as u64, "killed mid-load");
+
+    h.cmd()
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+            "--resume",
+        ])
+        .assert()
+        .code(0);
+
+    let stored = h.api("getcompanies", &[])["companies"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: BTreeSet<String> = stored
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        stored.len(),
+        rows,
+        "exactly once: nothing lost, nothing duplicated"
+    );
+    assert_eq!(names.len(), rows);
+    let report = report(&h, "companies.report.csv");
+    assert_eq!(report.len(), rows, "the report is complete");
+    assert!(
+        report.iter().all(|r| r["status"] == "created"),
+        "{report:?}"
+    );
+    let numbers: BTreeSet<u64> = report.iter().map(|r| r["row"].parse().unwrap()).collect();
+    assert_eq!(numbers.len(), rows);
+    assert_eq!(h.count("addcompany"), rows as u64, "no row was sent twice");
+}
+
+#[test]
+fn resume_refuses_a_changed_file_unless_forced() {
+    let h = Harness::new();
+    h.write("companies.csv", companies_file(5));
+    h.cmd()
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+        ])
+        .assert()
+        .code(0);
+    h.write("companies.csv", companies_file(6));
+    let out = h
+        .cmd()
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+            "--resume",
+        ])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(h.count("addcompany"), 5);
+
+    h.cmd()
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+            "--resume",
+            "--force",
+        ])
+        .assert()
+        .code(0);
+    assert_eq!(h.count("addcompany"), 6, "only the new row is sent");
+    assert_eq!(report(&h, "companies.report.csv").len(), 6);
+}
+
+#[test]
+fn resume_after_a_finished_run_sends_nothing() {
+    let h = Harness::new();
+    h.write("companies.csv", companies_file(5));
+    h.cmd()
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+        ])
+        .assert()
+        .code(0);
+    let writes = h.write_calls();
+    h.cmd()
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+            "--resume",
+        ])
+        .assert()
+        .code(0);
+    assert_eq!(h.write_calls(), writes);
+    let report = report(&h, "companies.report.csv");
+    assert_eq!(report.len(), 5);
+    assert!(
+        report.iter().all(|r| r["status"] == "created"),
+        "{report:?}"
+    );
+}
