@@ -123,6 +123,20 @@ pub trait Record {
     fn value(&self, code: &str) -> RawValue<'_>;
 }
 
+impl Record for crate::client::Entry {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn value(&self, code: &str) -> RawValue<'_> {
+        match self.values.get(code) {
+            Some(crate::client::FieldValue::Text(text)) => RawValue::Text(text),
+            Some(crate::client::FieldValue::Unknown) => RawValue::Unknown,
+            None => RawValue::Text(""),
+        }
+    }
+}
+
 /// What the writing loop reports to and checks with its caller.
 pub struct Hooks<'a> {
     /// Called after each row written, with the number written so far.

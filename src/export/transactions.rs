@@ -6,6 +6,7 @@
 //! it (`tran_issue`, ...) when the table has that code, else to the attribute at the same
 //! position in form order. This module maps; it does not fetch.
 
+use crate::client::TransactionRow;
 use crate::schema::TableSchema;
 
 use super::values::RawValue;
@@ -46,12 +47,32 @@ impl CellMap {
     }
 }
 
-/// One transaction: its id and `cell` array, read through a [`CellMap`].
+/// One transaction: its id and `cell` values, read through a [`CellMap`].
 #[derive(Debug, Clone, Copy)]
 pub struct TransactionRecord<'a> {
     pub id: &'a str,
-    pub cells: &'a [String],
+    /// The `cell` values in transactionslist order ([`CELL_CODES`]).
+    pub cells: [&'a str; 7],
     pub map: &'a CellMap,
+}
+
+impl<'a> TransactionRecord<'a> {
+    pub fn new(row: &'a TransactionRow, map: &'a CellMap) -> TransactionRecord<'a> {
+        let cells = [
+            row.issue_key.as_str(),
+            row.company_name.as_str(),
+            row.product.as_str(),
+            row.kind.as_str(),
+            row.date.as_str(),
+            row.sum.as_str(),
+            row.plan_fact.as_str(),
+        ];
+        TransactionRecord {
+            id: &row.id,
+            cells,
+            map,
+        }
+    }
 }
 
 impl Record for TransactionRecord<'_> {
@@ -64,7 +85,8 @@ impl Record for TransactionRecord<'_> {
             .map
             .position(code)
             .and_then(|i| self.cells.get(i))
-            .map_or("", |s| s.as_str());
+            .copied()
+            .unwrap_or("");
         if text == "Unsupported" {
             RawValue::Unknown
         } else {
@@ -87,22 +109,19 @@ mod tests {
             .expect("table")
             .clone();
         let map = CellMap::new(&table);
-        let cells: Vec<String> = [
-            "CRM-1",
-            "Acme, Inc.",
-            "Widget",
-            "Income",
-            "2/Jan/20",
-            "21,000",
-            "Fact",
-        ]
-        .map(String::from)
-        .to_vec();
-        let record = TransactionRecord {
-            id: "5",
-            cells: &cells,
-            map: &map,
+        let row = TransactionRow {
+            id: "5".into(),
+            company_id: "1".into(),
+            company_name: "Acme, Inc.".into(),
+            issue_key: "CRM-1".into(),
+            product: "Widget".into(),
+            kind: "Income".into(),
+            date: "2/Jan/20".into(),
+            sum: "21,000".into(),
+            plan_fact: "Fact".into(),
+            direction: "debet".into(),
         };
+        let record = TransactionRecord::new(&row, &map);
         let columns = Columns::resolve(&table, &ColumnsOptions::default()).expect("columns");
         assert_eq!(
             columns.headers(),
@@ -138,20 +157,25 @@ mod tests {
     }
 
     #[test]
-    fn other_codes_map_by_form_position_and_short_cells_are_empty() {
+    fn other_codes_map_by_form_position() {
         let mut table = Schema::default_sandbox()
             .table("transactions")
             .expect("table")
             .clone();
         table.attributes[1].code = "transactions_field_x".into();
         let map = CellMap::new(&table);
-        let cells: Vec<String> = vec!["CRM-1".into(), "Acme".into()];
+        let cells = ["CRM-1", "Acme", "", "", "", "Unsupported", ""];
         let record = TransactionRecord {
             id: "5",
-            cells: &cells,
+            cells,
             map: &map,
         };
         assert_eq!(record.value("transactions_field_x"), RawValue::Text("Acme"));
-        assert_eq!(record.value("tran_sum"), RawValue::Text(""));
+        assert_eq!(
+            record.value("tran_company"),
+            RawValue::Text(""),
+            "no such code"
+        );
+        assert_eq!(record.value("tran_sum"), RawValue::Unknown);
     }
 }
