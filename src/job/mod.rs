@@ -380,11 +380,13 @@ fn parse_connection(path: &str, dir: &Path, table: &toml::Table) -> Result<Conne
                 })?;
                 push_option(&mut connection.args, known, &value);
             }
-            other => return Err(invalid(format!(
+            other => {
+                return Err(invalid(format!(
                 "unknown key `{other}`; known: url, user, api_key_env, api_key_file, token_env, \
                      token_file, password_file, sandbox, sandbox_db, ca_cert, insecure, rate, \
                      max_retries, timeout, connect_timeout"
-            ))),
+            )))
+            }
         }
     }
     if connection.sandbox {
