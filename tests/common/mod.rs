@@ -70,7 +70,8 @@ impl Harness {
 
     /// Calls one servlet command over real HTTP and returns the JSON answer.
     pub fn api(&self, command: &str, params: &[(&str, &str)]) -> serde_json::Value {
-        let mut url = url::Url::parse(&format!("{}/plugins/servlet/crm/api", self.base_url())).unwrap();
+        let mut url =
+            url::Url::parse(&format!("{}/plugins/servlet/crm/api", self.base_url())).unwrap();
         url.query_pairs_mut()
             .append_pair("apiKey", API_KEY)
             .append_pair("userName", USER)
@@ -94,9 +95,19 @@ impl Harness {
     /// Write calls received, summed over every write command.
     pub fn write_calls(&self) -> u64 {
         const WRITES: &[&str] = &[
-            "addcompany", "editcompany", "deletecompany", "addcontact", "editcontact",
-            "setcontact", "unsetcontact", "deletecontact", "adddictionaryvalue",
-            "removedictionaryvalue", "updateOrCreateEntity", "setcrmproperties", "sync",
+            "addcompany",
+            "editcompany",
+            "deletecompany",
+            "addcontact",
+            "editcontact",
+            "setcontact",
+            "unsetcontact",
+            "deletecontact",
+            "adddictionaryvalue",
+            "removedictionaryvalue",
+            "updateOrCreateEntity",
+            "setcrmproperties",
+            "sync",
         ];
         WRITES.iter().map(|c| self.count(c)).sum()
     }
@@ -104,13 +115,23 @@ impl Harness {
 
 /// A blocking GET returning JSON, for tests (a plain HTTP client, independent of ours).
 pub fn http_get_json(url: &str) -> serde_json::Value {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
-        let text = reqwest::get(url).await.expect("GET").text().await.expect("body");
+        let text = reqwest::get(url)
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("body");
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
     })
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
