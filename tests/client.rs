@@ -246,6 +246,7 @@ fn reads_recover_from_transient_faults() {
     });
     let stats = c.stats();
     let server = h.stats();
+    eprintln!("faults: {stats:?}, server {server}");
     let faulted = server["faults"]["error"].as_u64().unwrap_or(0)
         + server["faults"]["reset"].as_u64().unwrap_or(0);
     assert!(stats.retries > 0 && faulted > 0, "{stats:?} {server}");
@@ -302,6 +303,11 @@ fn throttling_slows_the_client_instead_of_failing() {
         }
     });
     let stats = c.stats();
+    eprintln!(
+        "throttling: {stats:?}, rate now {}/s, server {}",
+        c.current_rate(),
+        h.stats()
+    );
     assert_eq!(stats.calls, 20);
     assert!(
         stats.throttled > 0,
@@ -431,6 +437,24 @@ impl std::io::Write for Captured {
     }
 }
 
+/// Every log line of this test binary. A global subscriber, because a thread-local one can
+/// miss events whose callsites other tests' threads registered first.
+fn captured_log() -> Captured {
+    static LOG: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+        log
+    })
+    .clone()
+}
+
 fn closed_port_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -445,13 +469,7 @@ fn secrets_never_appear_in_errors_debug_or_logs() {
         faults: faults("reset=1"),
         ..SandboxConfig::default()
     });
-    let log = Captured::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let log = captured_log();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
