@@ -177,18 +177,26 @@ impl ExistingIndex {
     /// The entries whose `code` equals `value` once normalised (an indexed code only).
     pub fn lookup<'a>(
         &'a self,
-        code: &str,
+        code: &'a str,
         value: &'a str,
     ) -> impl Iterator<Item = &'a ExistingEntry> + 'a {
+        self.positions(code, value).map(|i| &self.entries[i])
+    }
+
+    /// Like [`lookup`](Self::lookup), as positions in [`entries`](Self::entries).
+    pub fn positions<'a>(
+        &'a self,
+        code: &'a str,
+        value: &'a str,
+    ) -> impl Iterator<Item = usize> + 'a {
         let hits = self
             .by_code
             .get(code)
             .and_then(|index| index.get(&norm_hash(value)));
-        let code = code.to_string();
         hits.into_iter()
             .flatten()
-            .map(|&i| &self.entries[i as usize])
-            .filter(move |e| match e.get(&code) {
+            .map(|&i| i as usize)
+            .filter(move |&i| match self.entries[i].get(code) {
                 Stored::Value(v) => norm_eq(v, value),
                 _ => false,
             })

@@ -175,6 +175,8 @@ pub struct Field {
     pub kind: AttrKind,
     pub required: bool,
     pub unique: bool,
+    /// The table's name attribute (`isName`), the default matching key.
+    pub is_name: bool,
     source: Source,
     check: Check,
 }
@@ -249,6 +251,8 @@ pub struct Fields {
     pub fields: Vec<Field>,
     /// Required attributes no column or constant provides.
     pub unmapped_required: Vec<Attribute>,
+    /// The table's name attribute's name, whether or not the file provides it.
+    pub name_attribute: Option<String>,
 }
 
 /// A constant in the map file that is not valid for its attribute.
@@ -411,6 +415,10 @@ impl Validator {
             table: mapping.table.clone(),
             fields,
             unmapped_required: mapping.unmapped_required.clone(),
+            name_attribute: schema
+                .table(&mapping.table)
+                .and_then(|t| t.name_attribute())
+                .map(|a| a.name.clone()),
         };
         Ok(Validator {
             fields: Arc::new(fields),
@@ -424,6 +432,16 @@ impl Validator {
 
     pub fn file(&self) -> &Arc<str> {
         &self.fields.file
+    }
+
+    /// The API table name.
+    pub fn table(&self) -> &str {
+        &self.fields.table
+    }
+
+    /// The table's name attribute's name, whether or not the file provides it.
+    pub fn name_attribute(&self) -> Option<&str> {
+        self.fields.name_attribute.as_deref()
     }
 
     /// Required attributes that no column or constant provides.
@@ -574,6 +592,7 @@ fn field(attribute: &Attribute, header: Arc<str>, source: Source, cx: &CheckCont
         kind: attribute.kind.clone(),
         required: attribute.required,
         unique: attribute.unique,
+        is_name: attribute.is_name,
         source,
         check: Check::new(attribute, cx),
     }
