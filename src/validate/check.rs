@@ -234,7 +234,9 @@ fn suggest_number(value: &str) -> Option<String> {
     let fixed = match (commas, dots) {
         (0, _) => compact,
         // "1.234,50": dots group thousands, the comma is the decimal point.
-        (1, _) if last_dot < last_comma => compact.replace('.', "").replace(',', "."),
+        (1, _) if last_dot.is_some() && last_dot < last_comma => {
+            compact.replace('.', "").replace(',', ".")
+        }
         // "12,5" is a decimal comma; "1,234" a thousands separator.
         (1, 0) if compact.len() - last_comma.unwrap_or(0) != 4 => compact.replace(',', "."),
         _ => compact.replace(',', ""),
