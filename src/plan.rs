@@ -18,7 +18,7 @@ use std::str::FromStr;
 use rayon::prelude::*;
 
 use crate::read::Record;
-use crate::validate::index::normalize;
+use crate::validate::index::{norm_eq, normalize};
 pub use crate::validate::ExistingEntry;
 use crate::validate::{
     Converted, ExistingIndex, Field, Intent, NewOption, RowProblem, RowValues, SeenIndex, Stored,
@@ -504,6 +504,10 @@ impl Planner {
                 (None, _) if self.empty == EmptyPolicy::Keep => {}
                 (None, _) => changes.push(change("", "")),
                 (Some(ours), Stored::Value(v)) if field.same(ours.readback, v) => {}
+                // The key matched (trimmed, ignoring case); a difference in case alone is
+                // not a change, or every reload of such a file would write.
+                (Some(ours), Stored::Value(v))
+                    if Some(i) == self.key && norm_eq(ours.readback, v) => {}
                 // An unknown stored value cannot be compared: the row's value is sent.
                 (Some(ours), _) => changes.push(change(ours.wire, ours.readback)),
             }
