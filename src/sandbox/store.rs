@@ -122,10 +122,13 @@ impl Store {
     }
 }
 
+/// An entry's table and name, as cached for rendering references.
+type NameRow = (String, Option<String>);
+
 /// One open transaction, with per-command caches of names and dictionaries.
 pub struct Tx<'c> {
     tx: rusqlite::Transaction<'c>,
-    names: RefCell<HashMap<i64, Option<(String, Option<String>)>>>,
+    names: RefCell<HashMap<i64, Option<NameRow>>>,
     dictionaries: RefCell<HashMap<String, Vec<OptionValue>>>,
 }
 
@@ -307,7 +310,7 @@ impl Lookup for Tx<'_> {
                 .filter(|(t, _)| t == table)
                 .map(|(_, n)| n.clone().unwrap_or_default()));
         }
-        let row: Option<(String, Option<String>)> = self
+        let row: Option<NameRow> = self
             .tx
             .prepare_cached("SELECT tbl, name FROM entries WHERE id = ?1")?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
