@@ -246,6 +246,7 @@ fn reads_recover_from_transient_faults() {
     });
     let stats = c.stats();
     let server = h.stats();
+    eprintln!("faults: {stats:?}, server {server}");
     let faulted = server["faults"]["error"].as_u64().unwrap_or(0)
         + server["faults"]["reset"].as_u64().unwrap_or(0);
     assert!(stats.retries > 0 && faulted > 0, "{stats:?} {server}");
@@ -302,6 +303,11 @@ fn throttling_slows_the_client_instead_of_failing() {
         }
     });
     let stats = c.stats();
+    eprintln!(
+        "throttling: {stats:?}, rate now {}/s, server {}",
+        c.current_rate(),
+        h.stats()
+    );
     assert_eq!(stats.calls, 20);
     assert!(
         stats.throttled > 0,

@@ -150,3 +150,66 @@ fn help_shows_an_example() {
             )),
         );
 }
+
+#[test]
+fn secrets_can_come_from_files_and_basic_auth_works() {
+    let h = Harness::new();
+    h.write("key.txt", format!("{}\n", common::API_KEY));
+    h.write("token.txt", format!("{}\n", common::TOKEN));
+    h.write("password.txt", common::TOKEN);
+    for args in [
+        ["--api-key-file", "key.txt", "--token-file", "token.txt"],
+        [
+            "--api-key-file",
+            "key.txt",
+            "--password-file",
+            "password.txt",
+        ],
+    ] {
+        h.cmd()
+            .env_remove("CRM_API_KEY")
+            .env_remove("CRM_TOKEN")
+            .args(["fields", "products"])
+            .args(args)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("prod_name"));
+    }
+}
+
+#[test]
+fn missing_credentials_are_explained() {
+    let h = Harness::new();
+    h.cmd()
+        .env_remove("CRM_API_KEY")
+        .args(["fields", "companies"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("CRM_API_KEY").and(predicate::str::contains("--api-key-file")),
+        );
+    h.cmd()
+        .env_remove("CRM_TOKEN")
+        .args(["fields", "companies"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("CRM_TOKEN").and(predicate::str::contains("--password-file")),
+        );
+}
+
+#[test]
+fn insecure_warns_loudly_and_a_bad_ca_file_stops() {
+    let h = Harness::new();
+    h.cmd()
+        .args(["fields", "budget", "--insecure"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("WARNING: --insecure"));
+    h.write("ca.pem", "not a certificate");
+    h.cmd()
+        .args(["fields", "budget", "--ca-cert", "ca.pem"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("ca.pem"));
+}

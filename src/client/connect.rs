@@ -49,8 +49,8 @@ impl std::fmt::Debug for Connection {
 pub const NO_TARGET: &str = "no CRM to connect to: set the Jira base URL with --url or the CRM_URL \
 environment variable (with CRM_USER and CRM_API_KEY), or pass --sandbox to use the embedded local sandbox";
 
-/// Connects as the options say. Call from a thread that is not inside a tokio runtime's
-/// async context when `--sandbox` is given (the sandbox runs its own runtime).
+/// Connects as the options say. Works inside or outside a tokio runtime (the embedded
+/// sandbox runs on its own thread with its own runtime).
 pub fn connect(args: &ConnectArgs) -> anyhow::Result<Connection> {
     if args.sandbox {
         return connect_sandbox(args);
