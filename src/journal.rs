@@ -334,7 +334,9 @@ impl Journal {
 
     /// Records a row's final outcome (for every row, invalid and unchanged ones included).
     pub fn done(&self, outcome: &RowOutcome) -> Result<(), JournalError> {
-        self.append(&Event::Done(outcome.clone()))
+        let mut outcome = outcome.clone();
+        outcome.message = crate::secret::redact_text(&outcome.message);
+        self.append(&Event::Done(outcome))
     }
 
     /// Records that every row was processed, and syncs.

@@ -75,14 +75,18 @@ impl Summary {
     /// The short, readable block shown on stderr.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let verb = if self.dry_run { "Checked" } else { "Imported" };
+        let (verb, preposition) = if self.dry_run {
+            ("Checked", "against")
+        } else {
+            ("Imported", "into")
+        };
         let rate = if self.elapsed_seconds > 0.0 {
             self.rows as f64 / self.elapsed_seconds
         } else {
             0.0
         };
         out.push_str(&format!(
-            "{verb} {} into {}: {} rows in {:.1} s ({:.0} rows/s)\n",
+            "{verb} {} {preposition} {}: {} rows in {:.1} s ({:.0} rows/s)\n",
             self.input, self.table, self.rows, self.elapsed_seconds, rate
         ));
         if self.dry_run {
@@ -102,7 +106,7 @@ impl Summary {
         }
         if !self.dry_run {
             out.push_str(&format!(
-                "  write calls {}, retries {}, throttled {}, in doubt and verified {}\n",
+                "  write calls {}, retries {}, throttled {}, in-doubt writes verified {}\n",
                 self.write_calls, self.retries, self.throttled, self.in_doubt_verified
             ));
         }
@@ -118,8 +122,13 @@ impl Summary {
         if self.interrupted {
             out.push_str("  interrupted: rerun the same command with --resume to finish\n");
         } else if self.counts.failures() > 0 {
+            let would = if self.dry_run {
+                "would not be"
+            } else {
+                "were not"
+            };
             out.push_str(&format!(
-                "  {} rows were not imported; see the report for why\n",
+                "  {} rows {would} imported; see the report for why\n",
                 self.counts.failures()
             ));
         }

@@ -365,7 +365,9 @@ impl ReportWriter {
     }
 
     /// Accepts one finished row; writes it and any rows it was holding back that are now due.
-    pub fn record(&mut self, finished: Finished) -> Result<(), ReportError> {
+    pub fn record(&mut self, mut finished: Finished) -> Result<(), ReportError> {
+        // Last line of defence: an API message that echoes a URL must not leak the key.
+        finished.outcome.message = crate::secret::redact_text(&finished.outcome.message);
         let seq = finished.seq;
         for due in self.order.push(seq, finished) {
             self.emit(due)?;
