@@ -427,3 +427,22 @@ fn help_documents_empty_modes_and_exit_codes() {
     assert!(help.contains("vendor's own importer clears"), "{help}");
     assert!(help.contains("--resume"), "{help}");
 }
+
+#[test]
+fn a_permission_error_stops_the_run_and_sends_nothing_more() {
+    let h = Harness::new();
+    h.write("companies.csv", COMPANIES);
+    let out = h
+        .cmd()
+        .env("CRM_USER", "viewer")
+        .args(["import", "companies.csv", "--table", "companies", "--rate", "1000", "--concurrency", "1"])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("permission"), "{stderr}");
+    assert_eq!(h.count("addcompany"), 1, "the first refusal stops the run");
+    let rows = report(&h, "companies.report.csv");
+    assert_eq!(rows.len(), 3, "every row is still reported");
+    assert!(rows.iter().all(|r| r["status"] == "skipped"), "{rows:?}");
+    assert!(rows[2]["message"].contains("not sent"), "{rows:?}");
+}

@@ -21,7 +21,7 @@ use crate::exit::Exit;
 use crate::journal::{
     journal_path, InputIdentity, Journal, JournalHeader, JournalState, SyncPolicy,
 };
-use crate::preflight::{self, CheckOptions, Checked, Mode, PassOptions, Prepared, RowChecker};
+use crate::preflight::{self, mode_name, CheckOptions, Checked, Mode, PassOptions, Prepared, RowChecker};
 use crate::progress::Progress;
 use crate::report::{Action, Finished, ReportFiles, ReportWriter, RowOutcome, Status};
 use crate::summary::Summary;
@@ -132,7 +132,7 @@ async fn import(client: Client, options: CheckOptions, settings: Settings) -> an
     let header = JournalHeader::new(
         InputIdentity::of(&options.file)?,
         &prepared.table.table,
-        options.mode.as_str(),
+        mode_name(options.mode),
         &key_header,
     );
     let (state, resumed) = if settings.resume {
@@ -169,7 +169,6 @@ async fn import(client: Client, options: CheckOptions, settings: Settings) -> an
         journal,
         resumed: Arc::new(resumed),
         total: tally.rows,
-        added: tally.missing_options,
     };
     run.execute(started).await
 }
@@ -242,7 +241,7 @@ fn blocked(
     started: Instant,
 ) -> anyhow::Result<Exit> {
     let mut writer = ReportWriter::create(preflight::report_options(prepared, options))?;
-    let mut checker = RowChecker::new(prepared, options);
+    let mut checker = RowChecker::new(prepared, options)?;
     let why = format!(
         "not loaded: {invalid} rows of the file are invalid and nothing was written; \
          fix them, or load the valid rows with --skip-invalid"
@@ -255,13 +254,15 @@ fn blocked(
                 cells: Vec::new(),
             })?);
         }
-        let (outcome, cells) = match checker.check(&record) {
+        let row = record.row;
+        let (checked, record) = checker.check(record);
+        let (outcome, cells) = match checked {
             Checked::Invalid { key, problems } => {
                 let message = preflight::problems_message(&problems);
                 (
                     RowOutcome {
                         message,
-                        ..RowOutcome::new(record.row, Status::Invalid, key)
+                        ..RowOutcome::new(row, Status::Invalid, key)
                     },
                     record.values,
                 )
@@ -271,7 +272,7 @@ fn blocked(
                 (
                     RowOutcome {
                         message,
-                        ..RowOutcome::new(record.row, Status::Skipped, checked_key(&checked))
+                        ..RowOutcome::new(row, Status::Skipped, checked_key(&checked))
                     },
                     Vec::new(),
                 )
@@ -464,7 +465,6 @@ struct Run {
     journal: Arc<Journal>,
     resumed: Arc<Resumed>,
     total: u64,
-    added: std::collections::BTreeSet<(String, String)>,
 }
 
 impl Run {
@@ -504,7 +504,6 @@ impl Run {
             hooks: hooks.clone(),
             jobs: pool.sender(),
             stop: stop.clone(),
-            added: self.added.clone(),
         };
         let fed = tokio::task::spawn_blocking(move || feeder.feed()).await;
         pool.finish().await;
@@ -550,13 +549,11 @@ struct Feeder {
     hooks: Arc<ImportHooks>,
     jobs: tokio::sync::mpsc::Sender<Job<Payload>>,
     stop: Stop,
-    added: std::collections::BTreeSet<(String, String)>,
 }
 
 impl Feeder {
     fn feed(self) -> anyhow::Result<()> {
-        let mut checker = RowChecker::new(&self.prepared, &self.options);
-        checker.assume_options_added(&self.added);
+        let mut checker = RowChecker::new(&self.prepared, &self.options)?;
         let upsert_table = !matches!(self.prepared.table.table.as_str(), "CLIENTS" | "CONTACTS");
         preflight::for_each_record(&self.prepared, &self.options, |seq, record| {
             let row = record.row;
@@ -589,7 +586,7 @@ impl Feeder {
                 );
                 return Ok(());
             }
-            let checked = checker.check(&record);
+            let (checked, record) = checker.check(record);
             let Some((key, op, action, changed)) =
                 self.plan(checked, seq, row, &record.values, upsert_table)
             else {

@@ -89,7 +89,7 @@ mod tests {
         assert_eq!(fold("  E-Mail "), "email");
         assert_eq!(fold("e_mail"), "email");
         assert_eq!(fold("Сompany Name"), "companyname");
-        assert_eq!(fold("ОРГ_NАМЕ"), "orgname");
+        assert_eq!(fold("ОRG_NАМЕ"), "orgname");
     }
 
     #[test]

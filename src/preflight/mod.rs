@@ -23,7 +23,9 @@ use crate::report::{Finished, ReportFormat, ReportOptions, ReportWriter, RowOutc
 use crate::schema::{AttrKind, Attribute, Schema, TableName, TableSchema};
 use crate::summary::Summary;
 
-pub use rows::{Checked, EmptyPolicy, Mode, Problem, RowChecker};
+pub use rows::{mode_name, Checked, EmptyPolicy, Mode, RowChecker};
+
+use crate::validate::RowProblem;
 
 /// Everything the pre-flight needs, validated from the command line.
 #[derive(Debug, Clone)]
@@ -224,24 +226,29 @@ pub fn pass1(
     options: &CheckOptions,
     pass: &PassOptions<'_>,
 ) -> anyhow::Result<Tally> {
-    let mut checker = RowChecker::new(prepared, options);
+    let mut checker = RowChecker::new(prepared, options)?;
+    if pass.print_problems {
+        for warning in checker.warnings() {
+            eprintln!("warning: {warning}");
+        }
+    }
     let mut tally = Tally::default();
     for_each_record(prepared, options, |_, record| {
         if (pass.skip_rows)(record.row) {
             return Ok(());
         }
         tally.rows += 1;
-        if let Checked::Invalid { problems, .. } = checker.check(&record) {
+        if let (Checked::Invalid { problems, .. }, _) = checker.check(record) {
             tally.invalid += 1;
             if pass.print_problems {
                 for problem in &problems {
-                    eprintln!("{}", problem.render(&prepared.file_name));
+                    eprintln!("{problem}");
                 }
             }
         }
         Ok(())
     })?;
-    tally.missing_options = checker.take_missing_options();
+    tally.missing_options = checker.new_options();
     Ok(tally)
 }
 
@@ -280,10 +287,11 @@ pub async fn dry_run(client: &Client, options: &CheckOptions, how: DryRun) -> an
     };
     let tally = pass1(&prepared, options, &pass)?;
     let mut writer = ReportWriter::create(report_options(&prepared, options))?;
-    let mut checker = RowChecker::new(&prepared, options);
-    checker.assume_options_added(&tally.missing_options);
+    let mut checker = RowChecker::new(&prepared, options)?;
     for_each_record(&prepared, options, |seq, record| {
-        let outcome = dry_outcome(checker.check(&record), record.row);
+        let row = record.row;
+        let (checked, record) = checker.check(record);
+        let outcome = dry_outcome(checked, row);
         let cells = if outcome.status.is_failure() {
             record.values
         } else {
@@ -367,10 +375,10 @@ fn dry_outcome(checked: Checked, row: u64) -> RowOutcome {
 }
 
 /// All of a row's problems in one report message.
-pub fn problems_message(problems: &[Problem]) -> String {
+pub fn problems_message(problems: &[RowProblem]) -> String {
     problems
         .iter()
-        .map(Problem::short)
+        .map(RowProblem::describe)
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -42,7 +42,10 @@ pub(super) fn open(path: &Path, head: &[u8], options: &ReadOptions) -> Result<Op
         record: csv::ByteRecord::new(),
         headers: Vec::new(),
         last_row: 0,
-        last_end_line: 0,
+        line: 1,
+        crlf: sample
+            .find('\n')
+            .is_some_and(|i| sample[..i].ends_with('\r')),
         done: false,
     };
     let headers = rows.read_headers(detected)?;
@@ -123,8 +126,10 @@ pub(super) struct DelimitedRows {
     headers: Vec<String>,
     /// The row number of the last record read (blank lines included).
     last_row: u64,
-    /// The text line on which the last record ended.
-    last_end_line: u64,
+    /// The parser's line count after the last record.
+    line: u64,
+    /// Whether lines end in CRLF (judged from the first line break).
+    crlf: bool,
     done: bool,
 }
 
@@ -161,22 +166,31 @@ impl DelimitedRows {
     }
 
     /// The spreadsheet row of the record just read. Excel shows a record with quoted line
-    /// breaks as one row, and a blank line as an empty row, so rows are counted from the
-    /// lines the parser skipped, not from the lines the record spans.
+    /// breaks as one row, and a blank line as an empty row; the parser skips blank lines
+    /// silently, so they are counted from the line breaks it consumed for this record beyond
+    /// the record's own (its inner breaks and one terminator).
     fn number_record(&mut self) -> u64 {
-        let expected_line = self.last_end_line + 1;
-        let line = self.record.position().map_or(expected_line, |p| p.line());
-        let blank_lines = line.saturating_sub(expected_line);
-        let row = self.last_row + 1 + blank_lines;
-        let inner_breaks = self
+        let line = self.reader.position().line();
+        let consumed = line.saturating_sub(self.line);
+        self.line = line;
+        let inner = self
             .record
             .as_slice()
             .iter()
             .filter(|&&b| b == b'\n')
-            .count();
-        self.last_row = row;
-        self.last_end_line = line + inner_breaks as u64;
-        row
+            .count() as u64;
+        let tracker = self.reader.get_ref();
+        // With CRLF the parser stops at the CR, so the LF it consumes belongs to the record
+        // before (there is none before the first). With LF it consumes the record's own,
+        // unless the file ends without one.
+        let terminator = if self.crlf {
+            u64::from(self.last_row > 0)
+        } else {
+            u64::from(!(tracker.at_eof && tracker.last_byte != Some(b'\n')))
+        };
+        let blank_lines = consumed.saturating_sub(inner + terminator);
+        self.last_row += 1 + blank_lines;
+        self.last_row
     }
 
     fn check_unclosed_quote(&mut self, row: u64) -> Result<(), ReadError> {
@@ -299,6 +313,7 @@ struct QuoteTracker<R> {
     delimiter: u8,
     state: QuoteState,
     at_eof: bool,
+    last_byte: Option<u8>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -317,6 +332,7 @@ impl<R: Read> QuoteTracker<R> {
             delimiter,
             state: QuoteState::FieldStart,
             at_eof: false,
+            last_byte: None,
         }
     }
 
@@ -368,6 +384,9 @@ impl<R: Read> Read for QuoteTracker<R> {
             self.at_eof = true;
         }
         self.track(&buf[..n]);
+        if n > 0 {
+            self.last_byte = Some(buf[n - 1]);
+        }
         Ok(n)
     }
 }
