@@ -387,7 +387,7 @@ fn contacts_round_trip_identically_with_their_companies() {
     }
     let target = Harness::new();
     for table in ["companies", "contacts"] {
-        target.write(format!("{table}.csv"), source.read(&format!("{table}.csv")));
+        target.write(&format!("{table}.csv"), source.read(&format!("{table}.csv")));
         import(&target, table, &format!("{table}.csv"), &[]);
         target.cmd().args(["export", table, "--out", &format!("{table}-2.csv")]).assert().success();
         assert_eq!(source.read(&format!("{table}.csv")), target.read(&format!("{table}-2.csv")), "{table}");
