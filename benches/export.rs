@@ -17,13 +17,23 @@ const TOKEN: &str = "sandbox-token";
 const RUNS: usize = 3;
 
 fn main() -> anyhow::Result<()> {
-    let rows: usize = std::env::var("CRM_BENCH_ROWS").ok().and_then(|r| r.parse().ok()).unwrap_or(100_000);
+    let rows: usize = std::env::var("CRM_BENCH_ROWS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(100_000);
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
     let db = target.join(format!("bench-export-{rows}.db"));
-    let sandbox = Sandbox::start(SandboxConfig { db: Some(db.clone()), ..SandboxConfig::default() })?;
+    let sandbox = Sandbox::start(SandboxConfig {
+        db: Some(db.clone()),
+        ..SandboxConfig::default()
+    })?;
     let present = count_companies(&sandbox.base_url())?;
     if present < rows {
-        eprintln!("populating {} companies into {} (once)...", rows - present, db.display());
+        eprintln!(
+            "populating {} companies into {} (once)...",
+            rows - present,
+            db.display()
+        );
         let started = Instant::now();
         populate(&sandbox.base_url(), present, rows)?;
         eprintln!("populated in {:.1?}", started.elapsed());
@@ -32,7 +42,9 @@ fn main() -> anyhow::Result<()> {
     println!("export of {rows} companies, median of {RUNS} runs (release binary, whole process)");
     for ext in ["csv", "ndjson", "json", "xlsx"] {
         let out = out_dir.path().join(format!("companies.{ext}"));
-        let mut times: Vec<Duration> = (0..RUNS).map(|_| run_export(&sandbox.base_url(), &out)).collect::<Result<_, _>>()?;
+        let mut times: Vec<Duration> = (0..RUNS)
+            .map(|_| run_export(&sandbox.base_url(), &out))
+            .collect::<Result<_, _>>()?;
         times.sort();
         let median = times[RUNS / 2];
         let size = std::fs::metadata(&out)?.len();
@@ -65,11 +77,17 @@ fn servlet(base_url: &str) -> String {
 }
 
 fn count_companies(base_url: &str) -> anyhow::Result<usize> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let answer: serde_json::Value = reqwest::Client::new()
             .get(servlet(base_url))
-            .query(&[("apiKey", KEY), ("userName", USER), ("command", "getcompanies")])
+            .query(&[
+                ("apiKey", KEY),
+                ("userName", USER),
+                ("command", "getcompanies"),
+            ])
             .send()
             .await?
             .json()
@@ -83,8 +101,21 @@ fn populate(base_url: &str, from: usize, to: usize) -> anyhow::Result<()> {
     let schema = crm_bulk::schema::Schema::default_sandbox();
     let table = schema.table("companies").expect("CLIENTS");
     let code = |name: &str| format!("clients-{}", table.find(name).expect("attribute").code);
-    let columns = ["Name", "Type", "ERP ID", "Phone", "E-Mail", "Employees", "Founded", "Notes"].map(code);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let columns = [
+        "Name",
+        "Type",
+        "ERP ID",
+        "Phone",
+        "E-Mail",
+        "Employees",
+        "Founded",
+        "Notes",
+    ]
+    .map(code);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let http = reqwest::Client::new();
         let url = servlet(base_url);
@@ -104,9 +135,19 @@ fn populate(base_url: &str, from: usize, to: usize) -> anyhow::Result<()> {
                     format!("{}/Jan/{:02}", i % 28 + 1, i % 50),
                     "Key account; \"priority\" customer\nsecond line".to_string(),
                 ];
-                let mut query: Vec<(&str, &str)> = vec![("apiKey", KEY), ("userName", USER), ("command", "addcompany")];
-                query.extend(columns.iter().map(String::as_str).zip(values.iter().map(String::as_str)));
-                let answer: serde_json::Value = http.get(&url).query(&query).send().await?.json().await?;
+                let mut query: Vec<(&str, &str)> = vec![
+                    ("apiKey", KEY),
+                    ("userName", USER),
+                    ("command", "addcompany"),
+                ];
+                query.extend(
+                    columns
+                        .iter()
+                        .map(String::as_str)
+                        .zip(values.iter().map(String::as_str)),
+                );
+                let answer: serde_json::Value =
+                    http.get(&url).query(&query).send().await?.json().await?;
                 drop(permit);
                 anyhow::ensure!(answer["success"] == true, "addcompany {i}: {answer}");
                 Ok(())
