@@ -127,7 +127,7 @@ fn resolve_one(table: &TableSchema, key: &str) -> Result<ColumnSource, ExportErr
     }
     let valid: Vec<&str> = table.attributes.iter().map(|a| a.name.as_str()).collect();
     Err(ExportError::UnknownColumn {
-        table: table.table.clone(),
+        table: crate::schema::TableName::friendly(&table.table),
         column: key.trim().to_string(),
         valid: format!("{}, id", valid.join(", ")),
     })

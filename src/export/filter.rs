@@ -31,7 +31,7 @@ impl Filter {
             });
         }
         let attribute = table.find(key).ok_or_else(|| ExportError::UnknownColumn {
-            table: table.table.clone(),
+            table: crate::schema::TableName::friendly(&table.table),
             column: key.trim().to_string(),
             valid: table
                 .attributes

@@ -29,7 +29,7 @@ pub use values::{Normaliser, RawValue, Warning};
 /// An export failure. Data problems name the spreadsheet row (header = row 1) and column.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("table {table} has no attribute {column:?}; its attributes are: {valid}")]
+    #[error("no attribute {column:?} in {table}; the attributes are: {valid}")]
     UnknownColumn {
         table: String,
         column: String,
