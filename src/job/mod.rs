@@ -169,10 +169,8 @@ impl Job {
                 path: shown.clone(),
                 message: e.message().to_string(),
             })?;
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        // A job in the current directory has an empty parent: paths stay as written.
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let invalid = |message: String| JobError::Invalid {
             path: shown.clone(),
             message,
