@@ -297,3 +297,76 @@ fn a_missing_secret_variable_is_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_sample_nightly_job_runs_as_the_readme_says() {
+    let h = Harness::new();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    std::fs::create_dir_all(h.path("samples")).unwrap();
+    for entry in std::fs::read_dir(&samples).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), h.path("samples").join(entry.file_name())).unwrap();
+        }
+    }
+    let quick_start = h
+        .cmd()
+        .env_remove("CRM_URL")
+        .args([
+            "import",
+            "--sandbox",
+            "samples/companies.csv",
+            "--table",
+            "companies",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        quick_start.status.success(),
+        "{}",
+        String::from_utf8_lossy(&quick_start.stderr)
+    );
+    for (pass, writes) in [(1, None), (2, Some(0))] {
+        let out = h
+            .cmd()
+            .args(["run", "samples/nightly-job.toml"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "pass {pass}: {stderr}");
+        let dir = h.path("samples/reports");
+        let latest = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy();
+                name.ends_with("Z.summary.json") || name.ends_with("Z-2.summary.json")
+            })
+            .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+            .unwrap();
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&latest).unwrap()).unwrap();
+        assert_eq!(summary["steps"].as_array().unwrap().len(), 3);
+        if let Some(writes) = writes {
+            for step in 0..2 {
+                assert_eq!(
+                    summary["steps"][step]["summary"]["write_calls"], writes,
+                    "an unchanged night writes nothing"
+                );
+            }
+        } else {
+            assert_eq!(
+                summary["steps"][0]["summary"]["counts"]["created"], 3,
+                "{summary}"
+            );
+            assert_eq!(
+                summary["steps"][0]["summary"]["counts"]["updated"], 1,
+                "{summary}"
+            );
+            assert_eq!(
+                summary["steps"][1]["summary"]["counts"]["created"], 6,
+                "{summary}"
+            );
+        }
+    }
+}

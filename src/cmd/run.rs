@@ -102,8 +102,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
     let job = Job::load(&args.job).map_err(|e| UsageError(e.to_string()))?;
     let _lock = JobLock::acquire(&job.path)?;
     let timestamp = fresh_timestamp(&job);
-    let planned = plan(&job, &timestamp, args.dry_run)?;
     set_secrets(&job)?;
+    let planned = plan(&job, &timestamp, args.dry_run)?;
     std::fs::create_dir_all(&job.reports_dir).with_context(|| {
         format!(
             "cannot create the reports directory {}",
