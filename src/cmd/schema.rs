@@ -17,6 +17,8 @@ use crate::cli::ConnectArgs;
 use crate::exit::Exit;
 use crate::schema::{Schema, TableName};
 
+// Parsed once per process: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum SchemaCommand {
     /// Save a live instance's schema as JSON (for `sandbox --schema` rehearsals).
