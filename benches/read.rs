@@ -27,7 +27,10 @@ fn main() {
     println!("| format | rows | file MB | seconds | rows/s | peak RSS MB |");
     println!("|---|---:|---:|---:|---:|---:|");
     for &rows in &sizes {
-        for (format, writer) in [("csv", write_csv as fn(&Path, u64)), ("ndjson", write_ndjson)] {
+        for (format, writer) in [
+            ("csv", write_csv as fn(&Path, u64)),
+            ("ndjson", write_ndjson),
+        ] {
             let path = dir.path().join(format!("bench-{rows}.{format}"));
             writer(&path, rows);
             let size_mb = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;

@@ -138,6 +138,25 @@ fn forced_utf8_on_windows_1252_names_row_and_column() {
 }
 
 #[test]
+fn invalid_utf8_names_the_right_column() {
+    let dir = TempDir::new().expect("temp dir");
+    let path = write(&dir, "late.csv", b"Name,City\nAda,M\xfcnchen\n");
+    let options = ReadOptions {
+        encoding: Some("utf-8".into()),
+        ..ReadOptions::default()
+    };
+    let first = open(&path, &options)
+        .expect("open")
+        .next()
+        .expect("one row");
+    let message = first.expect_err("invalid UTF-8").to_string();
+    assert!(
+        message.contains("row 2, column \"City\": \"M\u{fffd}nchen\""),
+        "{message}"
+    );
+}
+
+#[test]
 fn forced_windows_1252_is_used() {
     let dir = TempDir::new().expect("temp dir");
     // Valid UTF-8 that is really Windows-1252 mojibake would be read as UTF-8 unless forced.
@@ -853,11 +872,19 @@ fn random_bytes_never_panic() {
 #[test]
 fn blank_line_rows_with_crlf_and_without_final_newline() {
     let dir = TempDir::new().expect("temp dir");
-    let crlf = write(&dir, "crlf.csv", "\r\na,b\r\n1,2\r\n\r\n\"x\r\ny\",3\r\n\r\n5,6");
+    let crlf = write(
+        &dir,
+        "crlf.csv",
+        "\r\na,b\r\n1,2\r\n\r\n\"x\r\ny\",3\r\n\r\n5,6",
+    );
     let (_, records) = read_all(&crlf, &ReadOptions::default());
     assert_eq!(
         records,
-        [row(3, &["1", "2"]), row(5, &["x\r\ny", "3"]), row(7, &["5", "6"])]
+        [
+            row(3, &["1", "2"]),
+            row(5, &["x\r\ny", "3"]),
+            row(7, &["5", "6"])
+        ]
     );
     let lf = write(&dir, "lf.csv", "\na,b\n1,2\n\n5,6");
     let (_, records) = read_all(&lf, &ReadOptions::default());
