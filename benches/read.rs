@@ -24,8 +24,10 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let dir = tempfile::tempdir().expect("temp dir");
-    println!("| format | rows | file MB | seconds | rows/s | peak RSS MB |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| format | rows | file MB | wall s | CPU s | rows/s (wall) | rows/s (CPU) | peak RSS MB |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for &rows in &sizes {
         for (format, writer) in [
             ("csv", write_csv as fn(&Path, u64)),
@@ -34,11 +36,12 @@ fn main() {
             let path = dir.path().join(format!("bench-{rows}.{format}"));
             writer(&path, rows);
             let size_mb = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
-            let (read, seconds, hwm_kb) = run_child(&path);
+            let (read, seconds, hwm_kb, cpu) = run_child(&path);
             assert_eq!(read, rows, "{format}: every row must be read");
             println!(
-                "| {format} | {rows} | {size_mb:.0} | {seconds:.2} | {:.0} | {:.1} |",
+                "| {format} | {rows} | {size_mb:.0} | {seconds:.2} | {cpu:.2} | {:.0} | {:.0} | {:.1} |",
                 rows as f64 / seconds,
+                rows as f64 / cpu,
                 hwm_kb as f64 / 1024.0
             );
             let _ = std::fs::remove_file(&path);
@@ -59,10 +62,10 @@ fn child(path: &Path) {
     }
     let seconds = start.elapsed().as_secs_f64();
     std::hint::black_box(bytes);
-    println!("{rows} {seconds} {}", peak_rss_kb());
+    println!("{rows} {seconds} {} {}", peak_rss_kb(), cpu_seconds());
 }
 
-fn run_child(path: &PathBuf) -> (u64, f64, u64) {
+fn run_child(path: &PathBuf) -> (u64, f64, u64, f64) {
     let exe = std::env::current_exe().expect("own path");
     let output = Command::new(exe)
         .arg("--child")
@@ -80,7 +83,25 @@ fn run_child(path: &PathBuf) -> (u64, f64, u64) {
     let rows = next().parse().unwrap_or(0);
     let seconds = next().parse().unwrap_or(f64::NAN);
     let hwm = next().parse().unwrap_or(0);
-    (rows, seconds, hwm)
+    let cpu = next().parse().unwrap_or(f64::NAN);
+    (rows, seconds, hwm, cpu)
+}
+
+/// User plus system CPU time of this process, from /proc/self/stat (in clock ticks of
+/// 1/100 s), so that figures stay meaningful on a machine shared with other work.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at its closing ')'.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line: indices 11 and 12 after the name.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn peak_rss_kb() -> u64 {

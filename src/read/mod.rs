@@ -449,6 +449,13 @@ fn shorten(value: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Sources move to worker threads; this stops compiling if one is no longer `Send`.
+    #[test]
+    fn source_is_send() {
+        fn is_send<T: Send>() {}
+        is_send::<Source>();
+    }
+
     #[test]
     fn column_letters() {
         assert_eq!(column_letter(0), "A");
@@ -467,11 +474,4 @@ mod tests {
         assert_eq!("TSV".parse::<Format>(), Ok(Format::Csv));
         assert!("pdf".parse::<Format>().is_err());
     }
-}
-
-/// Sources move to worker threads; this fails to compile if one stops being `Send`.
-#[allow(dead_code)]
-fn assert_source_is_send() {
-    fn is_send<T: Send>() {}
-    is_send::<Source>();
 }
