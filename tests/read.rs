@@ -890,3 +890,22 @@ fn blank_line_rows_with_crlf_and_without_final_newline() {
     let (_, records) = read_all(&lf, &ReadOptions::default());
     assert_eq!(records, [row(3, &["1", "2"]), row(5, &["5", "6"])]);
 }
+
+#[test]
+fn ods_cells_read_as_people_see_them() {
+    let path = fixture("libreoffice.ods");
+    let (source, records) = read_all(&path, &ReadOptions::default());
+    assert_eq!(source.format, Format::Ods);
+    assert_eq!(source.headers, ["Name", "Seit", "Telefon", "Code", "Aktiv"]);
+    assert_eq!(
+        records,
+        [row(
+            2,
+            &["Müller GmbH", "2024-03-01", "12345678901", "00123", "true"]
+        )]
+    );
+    // The same bytes under an unknown extension are recognised as OpenDocument.
+    let dir = TempDir::new().expect("temp dir");
+    let copy = write(&dir, "export.bin", std::fs::read(&path).expect("read"));
+    assert_eq!(open_default(&copy).expect("open").format, Format::Ods);
+}
