@@ -593,7 +593,6 @@ fn import(h: &Harness, table: &str, file: &str, extra: &[&str]) {
 }
 
 #[test]
-#[ignore = "needs the import command from wip/import (passes with wip/import 22af086 merged)"]
 fn companies_round_trip_identically() {
     let source = Harness::new();
     populate_companies(&source);
@@ -614,7 +613,6 @@ fn companies_round_trip_identically() {
 }
 
 #[test]
-#[ignore = "needs the import command from wip/import (passes with wip/import 22af086 merged)"]
 fn contacts_round_trip_identically_with_their_companies() {
     let source = Harness::new();
     populate_companies(&source);
@@ -655,7 +653,6 @@ fn contacts_round_trip_identically_with_their_companies() {
 }
 
 #[test]
-#[ignore = "needs the import command from wip/import (passes with wip/import 22af086 merged)"]
 fn exported_file_upserts_with_zero_write_calls() {
     let h = Harness::new();
     populate_companies(&h);
