@@ -435,7 +435,16 @@ fn a_permission_error_stops_the_run_and_sends_nothing_more() {
     let out = h
         .cmd()
         .env("CRM_USER", "viewer")
-        .args(["import", "companies.csv", "--table", "companies", "--rate", "1000", "--concurrency", "1"])
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "1000",
+            "--concurrency",
+            "1",
+        ])
         .assert()
         .code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();

@@ -218,31 +218,67 @@ fn resume_after_a_finished_run_sends_nothing() {
 #[test]
 fn ctrl_c_flushes_report_and_journal_exits_130_and_resume_finishes() {
     let rows = 300;
-    let h = Harness::with(SandboxConfig { latency: Duration::from_millis(10), ..SandboxConfig::default() });
+    let h = Harness::with(SandboxConfig {
+        latency: Duration::from_millis(10),
+        ..SandboxConfig::default()
+    });
     h.write("companies.csv", companies_file(rows));
     let mut child = spawn_import(&h, &[]);
     let started = Instant::now();
     while h.count("addcompany") < 40 {
-        assert!(started.elapsed() < Duration::from_secs(60), "the import never got going");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the import never got going"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill -INT");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
     assert!(status.success());
     let exit = child.wait().expect("child exits");
     assert_eq!(exit.code(), Some(130));
     let first = report(&h, "companies.report.csv");
-    assert_eq!(first.len(), rows, "an interrupted run still reports every row");
+    assert_eq!(
+        first.len(),
+        rows,
+        "an interrupted run still reports every row"
+    );
     let created = first.iter().filter(|r| r["status"] == "created").count();
-    assert!(created > 0 && created < rows, "{created} created before the interrupt");
-    assert!(first.iter().filter(|r| r["status"] != "created").all(|r| r["status"] == "skipped"));
-    assert_eq!(h.count("addcompany"), created as u64, "in-flight calls finished and were reported");
+    assert!(
+        created > 0 && created < rows,
+        "{created} created before the interrupt"
+    );
+    assert!(first
+        .iter()
+        .filter(|r| r["status"] != "created")
+        .all(|r| r["status"] == "skipped"));
+    assert_eq!(
+        h.count("addcompany"),
+        created as u64,
+        "in-flight calls finished and were reported"
+    );
 
     h.cmd()
-        .args(["import", "companies.csv", "--table", "companies", "--rate", "5000", "--resume"])
+        .args([
+            "import",
+            "companies.csv",
+            "--table",
+            "companies",
+            "--rate",
+            "5000",
+            "--resume",
+        ])
         .assert()
         .code(0);
-    let stored = h.api("getcompanies", &[])["companies"].as_array().cloned().unwrap_or_default();
+    let stored = h.api("getcompanies", &[])["companies"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(stored.len(), rows);
     assert_eq!(h.count("addcompany"), rows as u64, "nothing was sent twice");
-    assert!(report(&h, "companies.report.csv").iter().all(|r| r["status"] == "created"));
+    assert!(report(&h, "companies.report.csv")
+        .iter()
+        .all(|r| r["status"] == "created"));
 }

@@ -853,11 +853,19 @@ fn random_bytes_never_panic() {
 #[test]
 fn blank_line_rows_with_crlf_and_without_final_newline() {
     let dir = TempDir::new().expect("temp dir");
-    let crlf = write(&dir, "crlf.csv", "\r\na,b\r\n1,2\r\n\r\n\"x\r\ny\",3\r\n\r\n5,6");
+    let crlf = write(
+        &dir,
+        "crlf.csv",
+        "\r\na,b\r\n1,2\r\n\r\n\"x\r\ny\",3\r\n\r\n5,6",
+    );
     let (_, records) = read_all(&crlf, &ReadOptions::default());
     assert_eq!(
         records,
-        [row(3, &["1", "2"]), row(5, &["x\r\ny", "3"]), row(7, &["5", "6"])]
+        [
+            row(3, &["1", "2"]),
+            row(5, &["x\r\ny", "3"]),
+            row(7, &["5", "6"])
+        ]
     );
     let lf = write(&dir, "lf.csv", "\na,b\n1,2\n\n5,6");
     let (_, records) = read_all(&lf, &ReadOptions::default());

@@ -21,7 +21,9 @@ use crate::exit::Exit;
 use crate::journal::{
     journal_path, InputIdentity, Journal, JournalHeader, JournalState, SyncPolicy,
 };
-use crate::preflight::{self, mode_name, CheckOptions, Checked, Mode, PassOptions, Prepared, RowChecker};
+use crate::preflight::{
+    self, mode_name, CheckOptions, Checked, Mode, PassOptions, Prepared, RowChecker,
+};
 use crate::progress::Progress;
 use crate::report::{Action, Finished, ReportFiles, ReportWriter, RowOutcome, Status};
 use crate::summary::Summary;

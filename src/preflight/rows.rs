@@ -33,8 +33,14 @@ pub fn mode_name(mode: Mode) -> &'static str {
 /// A row's verdict and plan. Values are (attribute, wire value) pairs.
 #[derive(Debug, Clone)]
 pub enum Checked {
-    Invalid { key: String, problems: Vec<RowProblem> },
-    Create { key: String, values: Vec<(Attribute, String)> },
+    Invalid {
+        key: String,
+        problems: Vec<RowProblem>,
+    },
+    Create {
+        key: String,
+        values: Vec<(Attribute, String)>,
+    },
     Update {
         key: String,
         id: String,
@@ -44,7 +50,10 @@ pub enum Checked {
         /// The entry's stored name (what `updateOrCreateEntity` matches by).
         entry_name: Option<String>,
     },
-    Unchanged { key: String, id: String },
+    Unchanged {
+        key: String,
+        id: String,
+    },
 }
 
 /// The planner's view of a client entry: `Unsupported` values are unknown, never compared.
@@ -60,7 +69,10 @@ pub fn existing_entry(entry: &Entry) -> ExistingEntry {
             (code.clone(), value)
         })
         .collect();
-    ExistingEntry { id: entry.id.clone(), values }
+    ExistingEntry {
+        id: entry.id.clone(),
+        values,
+    }
 }
 
 /// Checks rows one by one, in file order.
@@ -83,15 +95,28 @@ impl<'a> RowChecker<'a> {
         };
         let validator = Validator::new(&prepared.schema, &prepared.mapping, &validate)?;
         let existing = prepared.existing.iter().map(existing_entry).collect();
-        let plan = PlanOptions { mode: options.mode, key: options.key.clone(), empty: options.empty };
+        let plan = PlanOptions {
+            mode: options.mode,
+            key: options.key.clone(),
+            empty: options.empty,
+        };
         let planner = Planner::new(validator, existing, &plan)?;
-        let name_code = prepared.table.name_attribute().map(|a| a.code.clone()).unwrap_or_default();
+        let name_code = prepared
+            .table
+            .name_attribute()
+            .map(|a| a.code.clone())
+            .unwrap_or_default();
         let names = prepared
             .existing
             .iter()
             .filter_map(|e| e.text(&name_code).map(|n| (e.id.clone(), n.to_string())))
             .collect();
-        Ok(RowChecker { prepared, planner, names, contacts: prepared.table.table == "CONTACTS" })
+        Ok(RowChecker {
+            prepared,
+            planner,
+            names,
+            contacts: prepared.table.table == "CONTACTS",
+        })
     }
 
     /// Notes about the plan as a whole, for stderr.
@@ -101,7 +126,11 @@ impl<'a> RowChecker<'a> {
 
     /// Dictionary values `--create-missing-options` must add: (dictionary, label).
     pub fn new_options(&self) -> BTreeSet<(String, String)> {
-        self.planner.new_options().into_iter().map(|o| (o.dictionary, o.label)).collect()
+        self.planner
+            .new_options()
+            .into_iter()
+            .map(|o| (o.dictionary, o.label))
+            .collect()
     }
 
     /// Checks one row and plans its action; hands the record back.
@@ -114,31 +143,61 @@ impl<'a> RowChecker<'a> {
     fn translate(&self, plan: &RowPlan) -> Checked {
         let key = plan.key.clone().unwrap_or_default();
         match &plan.action {
-            Action::Invalid(problems) => Checked::Invalid { key, problems: problems.clone() },
+            Action::Invalid(problems) => Checked::Invalid {
+                key,
+                problems: problems.clone(),
+            },
             Action::Refused(_) => {
                 let (header, value) = match self.planner.key_field() {
                     Some(field) => (field.header.to_string(), key.clone()),
                     None => (String::new(), key.clone()),
                 };
                 let file = self.planner.validator().file().clone();
-                let problem = RowProblem::new(&file, plan.row(), &header, &value, refusal_text(plan, &key));
-                Checked::Invalid { key, problems: vec![problem] }
+                let problem =
+                    RowProblem::new(&file, plan.row(), &header, &value, refusal_text(plan, &key));
+                Checked::Invalid {
+                    key,
+                    problems: vec![problem],
+                }
             }
-            Action::Create => Checked::Create { key, values: self.attributes(plan.create_pairs()) },
-            Action::Unchanged { id } => Checked::Unchanged { key, id: id.clone() },
+            Action::Create => Checked::Create {
+                key,
+                values: self.attributes(plan.create_pairs()),
+            },
+            Action::Unchanged { id } => Checked::Unchanged {
+                key,
+                id: id.clone(),
+            },
             Action::Update { id, changes } => {
                 let mut link_company = None;
                 let mut values = Vec::new();
                 for change in changes {
-                    let Some(attribute) = self.prepared.table.attribute(&change.code) else { continue };
-                    if self.contacts && attribute.kind == AttrKind::Company && !change.wire.is_empty() {
-                        link_company = Some(change.wire.trim_start_matches('(').trim_end_matches(')').to_string());
+                    let Some(attribute) = self.prepared.table.attribute(&change.code) else {
+                        continue;
+                    };
+                    if self.contacts
+                        && attribute.kind == AttrKind::Company
+                        && !change.wire.is_empty()
+                    {
+                        link_company = Some(
+                            change
+                                .wire
+                                .trim_start_matches('(')
+                                .trim_end_matches(')')
+                                .to_string(),
+                        );
                     } else {
                         values.push((attribute.clone(), change.wire.clone()));
                     }
                 }
                 let entry_name = self.names.get(id).cloned();
-                Checked::Update { key, id: id.clone(), values, link_company, entry_name }
+                Checked::Update {
+                    key,
+                    id: id.clone(),
+                    values,
+                    link_company,
+                    entry_name,
+                }
             }
         }
     }
@@ -146,13 +205,22 @@ impl<'a> RowChecker<'a> {
     fn attributes(&self, pairs: Vec<(String, String)>) -> Vec<(Attribute, String)> {
         pairs
             .into_iter()
-            .filter_map(|(code, wire)| self.prepared.table.attribute(&code).map(|a| (a.clone(), wire)))
+            .filter_map(|(code, wire)| {
+                self.prepared
+                    .table
+                    .attribute(&code)
+                    .map(|a| (a.clone(), wire))
+            })
             .collect()
     }
 }
 
 fn has_company(prepared: &Prepared) -> bool {
-    prepared.table.attributes.iter().any(|a| a.kind == AttrKind::Company)
+    prepared
+        .table
+        .attributes
+        .iter()
+        .any(|a| a.kind == AttrKind::Company)
 }
 
 /// The planner's words for a refusal, without the quoted key it already repeats.
