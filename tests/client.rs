@@ -437,6 +437,24 @@ impl std::io::Write for Captured {
     }
 }
 
+/// Every log line of this test binary. A global subscriber, because a thread-local one can
+/// miss events whose callsites other tests' threads registered first.
+fn captured_log() -> Captured {
+    static LOG: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+        log
+    })
+    .clone()
+}
+
 fn closed_port_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -451,13 +469,7 @@ fn secrets_never_appear_in_errors_debug_or_logs() {
         faults: faults("reset=1"),
         ..SandboxConfig::default()
     });
-    let log = Captured::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let log = captured_log();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -162,18 +162,26 @@ fn faults_repeat_with_the_seed() {
 
 #[test]
 fn rate_limit_answers_429_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rated.db");
     let h = Harness::with(SandboxConfig {
         rate_limit: Some(1),
+        db: Some(db.clone()),
         ..SandboxConfig::default()
     });
-    let outcomes: Vec<Outcome> = (0..5)
-        .map(|i| {
-            raw_call(
-                &h.base_url(),
-                &format!("addcompany&clients-org_name=Rated{i}"),
-            )
-        })
-        .collect();
+    // Eight calls at once against one call per second: all but the first few are refused.
+    let base = h.base_url();
+    let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..8)
+            .map(|i| {
+                let base = base.clone();
+                scope.spawn(move || {
+                    raw_call(&base, &format!("addcompany&clients-org_name=Rated{i}"))
+                })
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
     let throttled = outcomes
         .iter()
         .filter(
@@ -185,9 +193,24 @@ fn rate_limit_answers_429_and_runs_nothing() {
         .filter(|o| matches!(o, Outcome::Answer { status: 200, body, .. } if body["success"] == json!(true)))
         .count();
     assert!(throttled >= 1, "{outcomes:?}");
-    assert_eq!(added + throttled, 5, "{outcomes:?}");
-    assert_eq!(h.stats()["throttled"], json!(throttled));
-    assert_eq!(h.stats()["requests"]["addcompany"], json!(5));
+    assert_eq!(added + throttled, 8, "{outcomes:?}");
+    let stats = h.sandbox.stats();
+    assert_eq!(
+        (stats.throttled as usize, stats.count("addcompany")),
+        (throttled, 8)
+    );
+    drop(h);
+    // The store, reopened without a limit, holds only the admitted calls' companies.
+    let clean = Harness::with(SandboxConfig {
+        db: Some(db),
+        ..SandboxConfig::default()
+    });
+    let companies = clean.api("getcompanies", &[]);
+    assert_eq!(
+        companies["companies"].as_array().map(Vec::len),
+        Some(added),
+        "throttled calls ran nothing"
+    );
 }
 
 #[test]
