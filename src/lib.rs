@@ -15,6 +15,7 @@ pub mod cmd;
 pub mod execute;
 pub mod exit;
 pub mod export;
+pub mod job;
 pub mod journal;
 pub mod map;
 pub mod plan;

@@ -232,6 +232,8 @@ impl Client {
         let (mut retries, mut throttles) = (0u32, 0u32);
         loop {
             self.inner.pacer.acquire().await;
+            // -vv: one line per request, by its label only: the URL carries the API key.
+            tracing::trace!(call = label, retries, throttles, "sending");
             let failure = match attempt(request()).await {
                 Ok(answer) if answer.status == StatusCode::TOO_MANY_REQUESTS => {
                     Failure::Throttled {
@@ -244,6 +246,7 @@ impl Client {
                     error_text(&answer.body)
                 )),
                 Ok(answer) => {
+                    tracing::trace!(call = label, status = answer.status.as_u16(), "answered");
                     self.inner.pacer.answered();
                     match interpret(answer) {
                         Err(ApiError::Throttled { retry_after }) => {
