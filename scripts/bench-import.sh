@@ -120,7 +120,7 @@ bench_delta() {
         "peak RSS MB: $(awk -F: '/Maximum resident set size/ {print int($2/1024)}' "$WORK/time.txt")"
     if "$BIN" export --help >/dev/null 2>&1 && [[ " $SECTIONS " == *" export "* ]]; then
         t0=$(now)
-        if "$BIN" -q export --table companies --output "$WORK/export.csv" >/dev/null 2>"$WORK/export.err"; then
+        if "$BIN" -q export companies --out "$WORK/export.csv" >/dev/null 2>"$WORK/export.err"; then
             t1=$(now)
             echo "export of $rows companies: $(elapsed "$t0" "$t1") s, $(($(wc -l <"$WORK/export.csv") - 1)) rows"
         else
