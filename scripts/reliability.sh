@@ -68,7 +68,7 @@ run_faults() {
 
 # The hostile corpus of tests/hostile.rs with peak memory measured.
 run_hostile() {
-    echo "## hostile files: exit code and peak RSS"
+    echo "## hostile files through validate, each under a 3 GiB address-space cap (tests/hostile.rs)"
     (cd "$ROOT" && cargo test --release --test hostile -- --nocapture 2>&1 | grep -E "^test |test result")
 }
 
