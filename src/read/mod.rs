@@ -445,6 +445,13 @@ fn shorten(value: &str) -> String {
     }
 }
 
+/// Sources move to worker threads; this fails to compile if one stops being `Send`.
+#[allow(dead_code)]
+fn assert_source_is_send() {
+    fn is_send<T: Send>() {}
+    is_send::<Source>();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,11 +474,4 @@ mod tests {
         assert_eq!("TSV".parse::<Format>(), Ok(Format::Csv));
         assert!("pdf".parse::<Format>().is_err());
     }
-}
-
-/// Sources move to worker threads; this fails to compile if one stops being `Send`.
-#[allow(dead_code)]
-fn assert_source_is_send() {
-    fn is_send<T: Send>() {}
-    is_send::<Source>();
 }
