@@ -57,7 +57,7 @@ bench_import() {
             rm -f "$WORK"/imp.report.csv*
             t0=$(now)
             "$BIN" -q import "$WORK/imp.csv" --table companies --rate 100000 \
-                --concurrency "$conc" >/dev/null
+                --concurrency "$conc" >/dev/null 2>&1
             t1=$(now)
             local secs ideal
             secs=$(elapsed "$t0" "$t1")
@@ -80,7 +80,7 @@ bench_rate() {
         start_sandbox --db :memory: --rate-limit "$limit"
         rm -f "$WORK"/rate.report.csv* "$WORK/rate.summary.json"
         "$BIN" -q import "$WORK/rate.csv" --table companies --rate "$rate" --concurrency 16 \
-            --summary-json "$WORK/rate.summary.json" >/dev/null
+            --summary-json "$WORK/rate.summary.json" >/dev/null 2>&1
         local calls secs created
         # The write phase alone: calls from the sandbox, time from the first to the last add
         # is approximated by the run's elapsed time minus nothing (schema and list are 3 calls).
@@ -103,15 +103,15 @@ bench_delta() {
     start_sandbox --db "$WORK/delta.db"
     local t0 t1
     t0=$(now)
-    "$BIN" -q import "$WORK/delta.csv" --table companies --rate 100000 --concurrency 16 >/dev/null
+    "$BIN" -q import "$WORK/delta.csv" --table companies --mode upsert --rate 100000 --concurrency 16 >/dev/null 2>&1
     t1=$(now)
     echo "first load: $(elapsed "$t0" "$t1") s, addcompany calls: $(stats requests.addcompany)"
     local before
     before=$(stats requests.addcompany)
     rm -f "$WORK"/delta.report.csv*
     t0=$(now)
-    /usr/bin/time -v -o "$WORK/time.txt" "$BIN" -q import "$WORK/delta.csv" --table companies \
-        --rate 100000 --concurrency 16 --summary-json "$WORK/delta.summary.json" >/dev/null
+    /usr/bin/time -v -o "$WORK/time.txt" "$BIN" -q import "$WORK/delta.csv" --table companies --mode upsert \
+        --rate 100000 --concurrency 16 --summary-json "$WORK/delta.summary.json" >/dev/null 2>&1
     t1=$(now)
     echo "reload: $(elapsed "$t0" "$t1") s, write calls: $(json_field "$WORK/delta.summary.json" write_calls)," \
         "addcompany+editcompany since: $(($(stats requests.addcompany) - before + $(stats requests.editcompany)))," \
