@@ -360,11 +360,7 @@ impl Planner {
             mut problems,
             new_options,
         } = converted;
-        let key_text = self
-            .key
-            .and_then(|k| values.value(k))
-            .map(|v| v.readback.to_string());
-        let matched = self.match_key(&values, key_text.as_deref(), &mut problems);
+        let matched = self.match_key(&values, &mut problems);
         let intent = match (&matched, self.mode) {
             (Match::Entry(_), Mode::Update | Mode::Upsert) => Intent::Update {
                 clear_empty: self.empty == EmptyPolicy::Clear,
@@ -411,17 +407,12 @@ impl Planner {
     }
 
     /// Matches a row's key against earlier rows and the CRM.
-    fn match_key(
-        &mut self,
-        values: &RowValues,
-        key: Option<&str>,
-        problems: &mut Vec<RowProblem>,
-    ) -> Match {
+    fn match_key(&mut self, values: &RowValues, problems: &mut Vec<RowProblem>) -> Match {
         let Some(k) = self.key else {
             return Match::None;
         };
         let field = &self.validator.fields()[k];
-        let Some(key) = key else {
+        let Some(key) = values.value(k).map(|v| v.readback) else {
             if self.mode != Mode::Insert {
                 let message = format!(
                     "is empty: rows are matched by {}, so it needs a value",
@@ -446,6 +437,9 @@ impl Planner {
                 values.raw(k),
                 message,
             ));
+        }
+        if self.existing.entries().is_empty() {
+            return Match::None;
         }
         let found: Vec<usize> = self.existing.positions(&field.code, key).collect();
         match found.as_slice() {

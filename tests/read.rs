@@ -138,6 +138,25 @@ fn forced_utf8_on_windows_1252_names_row_and_column() {
 }
 
 #[test]
+fn invalid_utf8_names_the_right_column() {
+    let dir = TempDir::new().expect("temp dir");
+    let path = write(&dir, "late.csv", b"Name,City\nAda,M\xfcnchen\n");
+    let options = ReadOptions {
+        encoding: Some("utf-8".into()),
+        ..ReadOptions::default()
+    };
+    let first = open(&path, &options)
+        .expect("open")
+        .next()
+        .expect("one row");
+    let message = first.expect_err("invalid UTF-8").to_string();
+    assert!(
+        message.contains("row 2, column \"City\": \"M\u{fffd}nchen\""),
+        "{message}"
+    );
+}
+
+#[test]
 fn forced_windows_1252_is_used() {
     let dir = TempDir::new().expect("temp dir");
     // Valid UTF-8 that is really Windows-1252 mojibake would be read as UTF-8 unless forced.
@@ -870,4 +889,23 @@ fn blank_line_rows_with_crlf_and_without_final_newline() {
     let lf = write(&dir, "lf.csv", "\na,b\n1,2\n\n5,6");
     let (_, records) = read_all(&lf, &ReadOptions::default());
     assert_eq!(records, [row(3, &["1", "2"]), row(5, &["5", "6"])]);
+}
+
+#[test]
+fn ods_cells_read_as_people_see_them() {
+    let path = fixture("libreoffice.ods");
+    let (source, records) = read_all(&path, &ReadOptions::default());
+    assert_eq!(source.format, Format::Ods);
+    assert_eq!(source.headers, ["Name", "Seit", "Telefon", "Code", "Aktiv"]);
+    assert_eq!(
+        records,
+        [row(
+            2,
+            &["Müller GmbH", "2024-03-01", "12345678901", "00123", "true"]
+        )]
+    );
+    // The same bytes under an unknown extension are recognised as OpenDocument.
+    let dir = TempDir::new().expect("temp dir");
+    let copy = write(&dir, "export.bin", std::fs::read(&path).expect("read"));
+    assert_eq!(open_default(&copy).expect("open").format, Format::Ods);
 }

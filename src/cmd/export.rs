@@ -19,7 +19,7 @@ use crate::export::transactions::{CellMap, TransactionRecord};
 use crate::export::values::ValueOptions;
 use crate::export::{
     self, output, Columns, ColumnsOptions, ExportError, Filter, Format, HeaderStyle, Hooks,
-    Normaliser, Summary,
+    Normaliser, Order, Summary,
 };
 use crate::schema::{Schema, TableName, TableSchema};
 
@@ -73,8 +73,18 @@ pub struct ExportArgs {
     /// "'-5", and the quote is imported back as part of the value.
     #[arg(long)]
     pub excel_safe: bool,
+    /// Row order: by the name attribute (the same data gives the same file on any
+    /// instance), or as the API lists them (by id).
+    #[arg(long, value_enum, default_value_t = SortArg::Name)]
+    pub sort: SortArg,
     #[command(flatten)]
     pub connect: crate::cli::ConnectArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortArg {
+    Name,
+    Id,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,6 +111,7 @@ struct Settings {
     columns: ColumnsOptions,
     filters: Vec<String>,
     excel_safe: bool,
+    order: Order,
 }
 
 impl Settings {
@@ -139,6 +150,10 @@ impl Settings {
             },
             filters: args.filters.clone(),
             excel_safe: args.excel_safe,
+            order: match args.sort {
+                SortArg::Name => Order::Name,
+                SortArg::Id => Order::Api,
+            },
         })
     }
 }
@@ -252,7 +267,11 @@ fn write(
         let writer = settings.format.writer(out, &sheet);
         match fetched {
             Fetched::Entries(entries) => {
-                export::write_records(entries, columns, filters, &mut normaliser, writer, &hooks)
+                let mut refs: Vec<&Entry> = entries.iter().collect();
+                if settings.order == Order::Name {
+                    export::sort_records(&mut refs, table, columns);
+                }
+                export::write_records(refs, columns, filters, &mut normaliser, writer, &hooks)
             }
             Fetched::Transactions(rows) => {
                 let map = CellMap::new(table);

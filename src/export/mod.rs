@@ -188,6 +188,50 @@ pub fn write_records<'r, R: Record + 'r>(
     Ok(summary)
 }
 
+/// Row order of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// By the name attribute (the import key), ties by the other columns in order: the same
+    /// data gives the same file on every instance, whatever ids it was given. Tables without
+    /// a name attribute (transactions) keep the API's order.
+    #[default]
+    Name,
+    /// As the API lists them (by id).
+    Api,
+}
+
+/// Sorts references to records for [`Order::Name`]; no record is copied. Values compare as
+/// plain text (byte order), so the order does not depend on a locale.
+pub fn sort_records<R: Record>(
+    records: &mut [&R],
+    table: &crate::schema::TableSchema,
+    columns: &Columns,
+) {
+    let Some(name) = table.name_attribute() else {
+        return;
+    };
+    let text = |r: &R, code: &str| match r.value(code) {
+        RawValue::Text(t) => t.to_string(),
+        RawValue::Unknown => String::new(),
+    };
+    let codes: Vec<&str> = std::iter::once(name.code.as_str())
+        .chain(columns.iter().filter_map(|c| match &c.source {
+            ColumnSource::Attribute { code, .. } => Some(code.as_str()),
+            ColumnSource::Id => None,
+        }))
+        .collect();
+    records.sort_by(|a, b| {
+        codes
+            .iter()
+            .map(|code| match (a.value(code), b.value(code)) {
+                (RawValue::Text(x), RawValue::Text(y)) => x.cmp(y),
+                _ => text(a, code).cmp(&text(b, code)),
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+}
+
 /// Shortens a value for an error message.
 pub(crate) fn shorten(value: &str) -> String {
     const MAX: usize = 40;
@@ -487,6 +531,43 @@ mod tests {
             String::from_utf8(out).expect("utf-8"),
             "Name,ERP ID,People\n\"Acme, Inc.\",000,\n"
         );
+    }
+
+    #[test]
+    fn name_order_is_by_name_then_other_columns() {
+        let (records, columns) = sample();
+        let table = Schema::default_sandbox()
+            .table("companies")
+            .expect("table")
+            .clone();
+        let mut refs: Vec<&Rec> = records.iter().rev().collect();
+        sort_records(&mut refs, &table, &columns);
+        let mut names: Vec<&str> = NAMES.to_vec();
+        names.sort();
+        let sorted: Vec<&str> = refs
+            .iter()
+            .map(|r| r.values[0].1.as_deref().expect("name"))
+            .collect();
+        assert_eq!(sorted, names);
+
+        let dup = |id: &str, erp: &str| Rec {
+            id: id.into(),
+            values: vec![
+                ("org_name".into(), Some("Same".into())),
+                (columns_code(&table, "ERP ID"), Some(erp.into())),
+            ],
+        };
+        let twins = [dup("1", "b"), dup("2", "a")];
+        let mut refs: Vec<&Rec> = twins.iter().collect();
+        sort_records(&mut refs, &table, &columns);
+        assert_eq!(
+            refs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            vec!["2", "1"]
+        );
+    }
+
+    fn columns_code(table: &crate::schema::TableSchema, name: &str) -> String {
+        table.find(name).expect("attribute").code.clone()
     }
 
     #[test]

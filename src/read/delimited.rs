@@ -229,11 +229,20 @@ impl DelimitedRows {
                 ragged_message(fields, width),
             ));
         }
+        // One UTF-8 check for the whole record; a field cut inside a character (possible
+        // only in invalid text) fails the boundary check of `get` and is reported.
+        let whole = std::str::from_utf8(self.record.as_slice()).ok();
         let mut values = Vec::with_capacity(width);
+        let mut start = 0;
         for (i, field) in self.record.iter().take(width).enumerate() {
-            match std::str::from_utf8(field) {
-                Ok(text) => values.push(text.to_owned()),
-                Err(_) => {
+            let end = start + field.len();
+            let text = match whole {
+                Some(whole) => whole.get(start..end),
+                None => std::str::from_utf8(field).ok(),
+            };
+            match text {
+                Some(text) => values.push(text.to_owned()),
+                None => {
                     return Err(ReadError::at_cell(
                         &self.path,
                         row,
@@ -246,6 +255,7 @@ impl DelimitedRows {
                     ))
                 }
             }
+            start = end;
         }
         Ok(Record { row, values })
     }
@@ -340,38 +350,53 @@ impl<R: Read> QuoteTracker<R> {
         self.at_eof && self.state == QuoteState::Quoted
     }
 
+    /// Advances the quote state over `bytes`. Only quotes can change whether we are inside
+    /// a quoted value, so the scan jumps from quote to quote (a `memchr` in `position`) and
+    /// looks at the byte before each one to tell an opening quote from a literal one.
     fn track(&mut self, bytes: &[u8]) {
         let delimiter = self.delimiter;
         let ends_field = |b: u8| b == delimiter || b == b'\n' || b == b'\r';
         let mut state = self.state;
         let mut i = 0;
         while i < bytes.len() {
-            let b = bytes[i];
-            state = match state {
-                QuoteState::FieldStart if b == b'"' => QuoteState::Quoted,
-                QuoteState::FieldStart | QuoteState::Unquoted | QuoteState::QuoteInQuoted
-                    if ends_field(b) =>
-                {
-                    QuoteState::FieldStart
+            if state == QuoteState::QuoteInQuoted {
+                state = match bytes[i] {
+                    b'"' => QuoteState::Quoted,
+                    b if ends_field(b) => QuoteState::FieldStart,
+                    _ => QuoteState::Unquoted,
+                };
+                i += 1;
+                continue;
+            }
+            let Some(offset) = bytes[i..].iter().position(|&b| b == b'"') else {
+                if state != QuoteState::Quoted {
+                    state = if bytes.last().copied().is_some_and(ends_field) {
+                        QuoteState::FieldStart
+                    } else {
+                        QuoteState::Unquoted
+                    };
                 }
-                QuoteState::FieldStart | QuoteState::Unquoted => QuoteState::Unquoted,
-                QuoteState::QuoteInQuoted if b == b'"' => QuoteState::Quoted,
-                QuoteState::QuoteInQuoted => QuoteState::Unquoted,
-                QuoteState::Quoted => {
-                    // Skip straight to the next quote: quoted values are often long.
-                    match bytes[i..].iter().position(|&c| c == b'"') {
-                        Some(offset) => {
-                            i += offset;
-                            QuoteState::QuoteInQuoted
-                        }
-                        None => {
-                            i = bytes.len();
-                            QuoteState::Quoted
-                        }
+                break;
+            };
+            let at = i + offset;
+            state = match state {
+                QuoteState::Quoted => QuoteState::QuoteInQuoted,
+                _ => {
+                    let field_start = if at == 0 {
+                        state == QuoteState::FieldStart
+                    } else if at == i {
+                        state == QuoteState::FieldStart || ends_field(bytes[at - 1])
+                    } else {
+                        ends_field(bytes[at - 1])
+                    };
+                    if field_start {
+                        QuoteState::Quoted
+                    } else {
+                        QuoteState::Unquoted
                     }
                 }
             };
-            i += 1;
+            i = at + 1;
         }
         self.state = state;
     }
@@ -422,5 +447,38 @@ mod tests {
         assert!(!ends_in_quotes("a,b\n\"x\ny\",\"say \"\"hi\"\"\"\n"));
         assert!(ends_in_quotes("a,b\n1,\"open\n2,3\n"));
         assert!(!ends_in_quotes("a,b\n5\" screen,2\n"));
+    }
+
+    /// The quoting rules byte by byte, as the reference for the jumping scan.
+    fn reference_state(bytes: &[u8]) -> QuoteState {
+        let ends_field = |b: u8| b == b',' || b == b'\n' || b == b'\r';
+        bytes
+            .iter()
+            .fold(QuoteState::FieldStart, |state, &b| match state {
+                QuoteState::FieldStart if b == b'"' => QuoteState::Quoted,
+                QuoteState::Quoted if b == b'"' => QuoteState::QuoteInQuoted,
+                QuoteState::Quoted => QuoteState::Quoted,
+                QuoteState::QuoteInQuoted if b == b'"' => QuoteState::Quoted,
+                _ if ends_field(b) => QuoteState::FieldStart,
+                _ => QuoteState::Unquoted,
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn jumping_scan_matches_the_rules(
+            text in proptest::collection::vec(proptest::sample::select(b"ab,\"\n\r ".to_vec()), 0..200),
+            cuts in proptest::collection::vec(0usize..200, 0..6),
+        ) {
+            let mut tracker = QuoteTracker::new(io::empty(), b',');
+            let mut cuts: Vec<usize> = cuts.into_iter().filter(|&c| c <= text.len()).collect();
+            cuts.sort_unstable();
+            let mut from = 0;
+            for cut in cuts.into_iter().chain([text.len()]) {
+                tracker.track(&text[from..cut]);
+                from = cut;
+            }
+            proptest::prop_assert!(tracker.state == reference_state(&text));
+        }
     }
 }

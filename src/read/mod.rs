@@ -370,8 +370,8 @@ fn reject_workbook_bytes(path: &Path, head: &[u8]) -> Result<(), ReadError> {
 }
 
 /// Trims headers and checks that none is blank or repeated. Blank headers at the end are
-/// dropped (spreadsheet programs often export trailing empty columns); `width` is the
-/// number of headers kept.
+/// dropped (spreadsheet programs often export trailing empty columns), so the readers treat
+/// cells past the last header as extra and accept them only when empty.
 fn check_headers(path: &Path, header_row: u64, raw: Vec<String>) -> Result<Vec<String>, ReadError> {
     let mut headers: Vec<String> = raw
         .into_iter()
@@ -455,6 +455,13 @@ fn assert_source_is_send() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sources move to worker threads; this stops compiling if one is no longer `Send`.
+    #[test]
+    fn source_is_send() {
+        fn is_send<T: Send>() {}
+        is_send::<Source>();
+    }
 
     #[test]
     fn column_letters() {

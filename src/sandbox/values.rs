@@ -5,7 +5,7 @@
 //! renames and relabels show through on read. This module knows nothing of HTTP or SQL: it
 //! reaches the store only through the [`Lookup`] trait.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::schema::{AttrKind, Attribute, OptionValue, TableSchema};
 
@@ -192,10 +192,14 @@ pub fn parse_date(raw: &str, date_format: &str) -> Option<NaiveDate> {
         return Some(date);
     }
     let format = date_format.replace("%e", "%d").replace("%-d", "%d");
-    // chrono reads `%y` with the POSIX pivot (69-99 → 19xx) documented in api-notes.md.
-    NaiveDate::parse_from_str(raw, &format)
-        .ok()
-        .or_else(|| NaiveDate::parse_from_str(raw, &format.replace("%y", "%Y")).ok())
+    if let Ok(date) = NaiveDate::parse_from_str(raw, &format) {
+        // chrono reads `%y` 69 as 2069; api-notes.md documents the POSIX pivot (69-99 → 19xx).
+        return match format.contains("%y") && date.year() == 2069 {
+            true => date.with_year(1969),
+            false => Some(date),
+        };
+    }
+    NaiveDate::parse_from_str(raw, &format.replace("%y", "%Y")).ok()
 }
 
 /// Renders a date in the instance's format, the day zero-padded or not.

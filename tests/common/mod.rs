@@ -79,7 +79,22 @@ impl Harness {
         for (k, v) in params {
             url.query_pairs_mut().append_pair(k, v);
         }
-        http_get_json(url.as_str())
+        // A sandbox with injected faults may reset or fail a read; reads are safe to repeat,
+        // so the harness retries them (writes are sent once: a test must see their faults).
+        let is_read = command.starts_with("get")
+            || command.eq_ignore_ascii_case("searchEntities")
+            || command.eq_ignore_ascii_case("transactionslist");
+        let attempts = if is_read { 50 } else { 1 };
+        let mut last = String::new();
+        for _ in 0..attempts {
+            match try_get_json(url.as_str()) {
+                Ok((status, value)) if status < 429 || !is_read => return value,
+                Ok((status, value)) => last = format!("HTTP {status}: {value}"),
+                Err(e) => last = e,
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("{command}: no answer after {attempts} attempts: {last}")
     }
 
     /// Total servlet requests per command, from `GET /__sandbox/stats`.
@@ -111,6 +126,23 @@ impl Harness {
         ];
         WRITES.iter().map(|c| self.count(c)).sum()
     }
+}
+
+/// A blocking GET returning the HTTP status and the JSON body, or why there was none.
+pub fn try_get_json(url: &str) -> Result<(u16, serde_json::Value), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let response = reqwest::get(url)
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        let value = serde_json::from_str(&text).map_err(|e| format!("not JSON ({e}): {text}"))?;
+        Ok((status, value))
+    })
 }
 
 /// A blocking GET returning JSON, for tests (a plain HTTP client, independent of ours).
