@@ -445,13 +445,6 @@ fn shorten(value: &str) -> String {
     }
 }
 
-/// Sources move to worker threads; this fails to compile if one stops being `Send`.
-#[allow(dead_code)]
-fn assert_source_is_send() {
-    fn is_send<T: Send>() {}
-    is_send::<Source>();
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
