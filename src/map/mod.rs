@@ -168,8 +168,22 @@ fn write_suggestions(f: &mut fmt::Formatter<'_>, suggestions: &[String]) -> fmt:
     write!(f, "; did you mean {}?", quoted.join(" or "))
 }
 
+/// Header problems shown in one error; a file with thousands of stray columns gets a count
+/// for the rest instead of thousands of lines.
+const SHOWN_PROBLEMS: usize = 20;
+
 fn render_problems(file: &str, problems: &[HeaderProblem]) -> String {
-    let lines: Vec<String> = problems.iter().map(|p| format!("{file}: {p}")).collect();
+    let mut lines: Vec<String> = problems
+        .iter()
+        .take(SHOWN_PROBLEMS)
+        .map(|p| format!("{file}: {p}"))
+        .collect();
+    if problems.len() > SHOWN_PROBLEMS {
+        lines.push(format!(
+            "{file}: ... and {} more columns with problems",
+            problems.len() - SHOWN_PROBLEMS
+        ));
+    }
     lines.join("\n")
 }
 

@@ -12,7 +12,7 @@ use std::io::BufReader;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use calamine::{open_workbook, Data, ExcelDateTime, Range, Reader, Sheets};
+use calamine::{open_workbook, Cell, Data, DataRef, ExcelDateTime, Range, Reader, Sheets, Xlsx};
 
 use super::{check_headers, column_letter, Format, Opened, ReadError, ReadOptions, Record, Rows};
 
@@ -110,10 +110,57 @@ fn load_sheet(
             None => ReadError::file(path, "has no sheets"),
         });
     };
-    let range = workbook
-        .worksheet_range(&name)
-        .map_err(|e| ReadError::file(path, format!("cannot read sheet \"{name}\": {e}")))?;
+    let range = match &mut workbook {
+        Sheets::Xlsx(xlsx) => xlsx_range(xlsx, &name, path)?,
+        other => other
+            .worksheet_range(&name)
+            .map_err(|e| ReadError::file(path, format!("cannot read sheet \"{name}\": {e}")))?,
+    };
     Ok((name, range))
+}
+
+/// The most cells a loaded sheet's grid may span (about 1.3 GB as calamine cells).
+const MAX_GRID_CELLS: u64 = 40_000_000;
+
+/// Loads an xlsx sheet like calamine's `worksheet_range`, but refuses a grid too large to
+/// hold before allocating it: the grid spans every cell's bounding box, so two cells at
+/// opposite corners of a hostile sheet would otherwise ask for 17 billion cells.
+fn xlsx_range(
+    xlsx: &mut Xlsx<BufReader<File>>,
+    name: &str,
+    path: &Path,
+) -> Result<Range<Data>, ReadError> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        ReadError::file(path, format!("cannot read sheet \"{name}\": {e}"))
+    };
+    let mut reader = xlsx
+        .worksheet_cells_reader(name)
+        .map_err(|e| unreadable(&e))?;
+    let mut cells = Vec::new();
+    let (mut low, mut high) = ((u32::MAX, u32::MAX), (0u32, 0u32));
+    while let Some(cell) = reader.next_cell().map_err(|e| unreadable(&e))? {
+        if matches!(cell.get_value(), DataRef::Empty) {
+            continue;
+        }
+        let (row, col) = cell.get_position();
+        low = (low.0.min(row), low.1.min(col));
+        high = (high.0.max(row), high.1.max(col));
+        let grid = (u64::from(high.0 - low.0) + 1) * (u64::from(high.1 - low.1) + 1);
+        if grid > MAX_GRID_CELLS {
+            return Err(ReadError::file(
+                path,
+                format!(
+                    "sheet \"{name}\" spans more than {MAX_GRID_CELLS} cells (a cell at {}{}); \
+                     delete the stray cells or save the sheet as CSV",
+                    super::column_letter(col as usize),
+                    u64::from(row) + 1
+                ),
+            ));
+        }
+        let value: Data = cell.get_value().clone().into();
+        cells.push(Cell::new((row, col), value));
+    }
+    Ok(Range::from_sparse(cells))
 }
 
 fn row_cells(range: &Range<Data>, index: usize) -> &[Data] {
