@@ -158,14 +158,14 @@ fn map_file_wins_over_automatic_matching_ignores_and_sets_constants() {
         r#"
         ignore = ["internal"]
         [columns]
-        "Firma" = "Company Name"
+        "Firma" = "Company Title"
         "Type" = "Website"
         [constants]
         Kind = "Customer"
         Employees = 10
         "#,
     );
-    // "Company Name" is not an attribute of the default schema: the map file entry fails.
+    // "Company Title" is not an attribute of the default schema: the map file entry fails.
     let map = map.unwrap();
     let found = problems(build(
         &clients,
