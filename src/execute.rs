@@ -146,6 +146,9 @@ pub struct ExecOptions {
     /// How many times one write is resent after in-doubt answers that verification showed
     /// did not take effect.
     pub max_resends: u32,
+    /// Upsert mode: a create refused because its key is already in use (another writer
+    /// created the entry after the pre-flight read) becomes an edit of that entry.
+    pub update_on_duplicate_key: bool,
 }
 
 /// A running pool. Feed it with [`Pool::send`], then [`Pool::finish`].
@@ -300,6 +303,9 @@ async fn run_job<T: Send + 'static>(shared: &Shared<T>, job: Job<T>) -> Outcome<
             return outcome(Written::NotSent, None, message, attempts, payload);
         }
         if !err.in_doubt() {
+            if let (WriteOp::Add(values), true) = (&op, is_duplicate_key(shared, &err)) {
+                return update_instead(shared, &key, values, attempts, payload).await;
+            }
             return outcome(Written::Failed, None, err.to_string(), attempts, payload);
         }
         if matches!(op, WriteOp::Add(_)) {
@@ -324,6 +330,48 @@ async fn run_job<T: Send + 'static>(shared: &Shared<T>, job: Job<T>) -> Outcome<
             return outcome(Written::Failed, None, message, attempts, payload);
         }
         tracing::debug!("resending after an in-doubt answer: {err}");
+    }
+}
+
+/// Whether `err` refuses a create because its key is in use, in a run that then updates.
+fn is_duplicate_key<T>(shared: &Shared<T>, err: &ApiError) -> bool {
+    let key = &shared.options.key.code;
+    shared.options.update_on_duplicate_key
+        && matches!(err, ApiError::Duplicate { fields } if fields.iter().any(|f| &f.code == key))
+}
+
+/// An upsert's create lost a race: the key was created by another writer after the
+/// pre-flight read. Edit that entry instead, so the row is applied once and not failed.
+async fn update_instead<T: Send + 'static>(
+    shared: &Shared<T>,
+    key: &str,
+    values: &[(String, String)],
+    attempts: u32,
+    payload: T,
+) -> Outcome<T> {
+    let id = match verify(shared, key).await {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            let message = format!("the key {key:?} is in use, but no entry has it: check the CRM");
+            return outcome(Written::Failed, None, message, attempts, payload);
+        }
+        Err(message) => return outcome(Written::Failed, None, message, attempts, payload),
+    };
+    let edit = WriteOp::Edit {
+        id: id.clone(),
+        values: values.to_vec(),
+        link_company: None,
+    };
+    let message = "created meanwhile by another writer: updated instead".to_string();
+    match send(shared, &edit).await {
+        Ok(_) => outcome(Written::Updated, Some(id), message, attempts + 1, payload),
+        Err(err) => outcome(
+            Written::Failed,
+            Some(id),
+            err.to_string(),
+            attempts + 1,
+            payload,
+        ),
     }
 }
 

@@ -314,18 +314,22 @@ fn two_overlapping_upserts_at_once_leave_each_key_once() {
     let stored = stored_by_erp(&h);
     assert_eq!(stored.len(), 300, "each key once, none lost");
     let (report_a, report_b) = (report(&h, "a.report.csv"), report(&h, "b.report.csv"));
-    let statuses = ["created", "updated", "unchanged", "failed"];
+    // A create that loses the race to the other run is turned into an update: no row fails.
+    let statuses = ["created", "updated", "unchanged"];
     assert_reported_once(&report_a, 200, &statuses);
     assert_reported_once(&report_b, 200, &statuses);
-    for (out, report) in [(&a, &report_a), (&b, &report_b)] {
-        let failed = report.iter().any(|r| r["status"] == "failed");
-        let expected = if failed { 3 } else { 0 };
-        assert_eq!(
-            out.status.code(),
-            Some(expected),
-            "exit code matches report"
-        );
-    }
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&a.stderr)
+    );
+    assert_eq!(
+        b.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&b.stderr)
+    );
     // A key both files hold ends with the value of a run that reported it written.
     for i in 100..200 {
         let key = format!("ERP-{i:05}");
@@ -342,4 +346,90 @@ fn two_overlapping_upserts_at_once_leave_each_key_once() {
             "{key}: {www} was written by a run that says so"
         );
     }
+}
+
+/// Collects the pool's outcomes for [`an_upsert_create_that_loses_a_race_updates_instead`].
+#[derive(Default)]
+struct Collect(std::sync::Mutex<Vec<crm_bulk::execute::Outcome<u64>>>);
+
+impl crm_bulk::execute::Hooks<u64> for Collect {
+    fn before_create(&self, _: &u64) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn finished(&self, outcome: crm_bulk::execute::Outcome<u64>) {
+        self.0.lock().unwrap().push(outcome);
+    }
+}
+
+/// The create of an upsert row whose key another writer created after the pre-flight read
+/// comes back "already in use": in upsert mode that row is an update, in insert mode a
+/// failure (regression: both modes used to fail it).
+#[test]
+fn an_upsert_create_that_loses_a_race_updates_instead() {
+    use crm_bulk::client::{Client, ClientConfig};
+    use crm_bulk::execute::{ExecOptions, Job, Pool, Stop, WriteOp, Written};
+
+    let h = Harness::new();
+    let erp = "clients_field_5b0e7a52-8f3c-4d21-9a6e-0c9d1e2f3a4b";
+    h.api(
+        "addcompany",
+        &[
+            ("clients-org_name", "Race Co"),
+            (&format!("clients-{erp}"), "R-1"),
+        ],
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for update_on_duplicate_key in [true, false] {
+        let outcomes = runtime.block_on(async {
+            let client = Client::new(ClientConfig::new(
+                h.base_url(),
+                USER,
+                crm_bulk::secret::Secret::new(API_KEY),
+            ))
+            .unwrap();
+            let schema = crm_bulk::schema::Schema::default_sandbox();
+            let table = schema.table("CLIENTS").unwrap().clone();
+            let key = table.attribute(erp).unwrap().clone();
+            let options = ExecOptions {
+                table,
+                key,
+                concurrency: 1,
+                max_resends: 3,
+                update_on_duplicate_key,
+            };
+            let hooks = std::sync::Arc::new(Collect::default());
+            let pool = Pool::start(client, options, hooks.clone(), Stop::default());
+            let values = vec![
+                ("org_name".to_string(), "Race Co".to_string()),
+                (erp.to_string(), "R-1".to_string()),
+                ("org_www".to_string(), "https://race.example".to_string()),
+            ];
+            let op = WriteOp::Add(values);
+            pool.send(Job {
+                key: "R-1".into(),
+                op,
+                payload: 2,
+            })
+            .await;
+            pool.finish().await;
+            let outcomes = std::mem::take(&mut *hooks.0.lock().unwrap());
+            outcomes
+        });
+        assert_eq!(outcomes.len(), 1);
+        let expected = if update_on_duplicate_key {
+            Written::Updated
+        } else {
+            Written::Failed
+        };
+        assert_eq!(outcomes[0].written, expected, "{:?}", outcomes[0].message);
+    }
+    let stored = h.api("getcompanybyname", &[("companyName", "Race Co")]);
+    assert_eq!(stored["org_www"], "https://race.example");
+    assert_eq!(
+        h.api("getcompanies", &[])["companies"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -497,6 +497,7 @@ impl Run {
             key: self.prepared.key.clone(),
             concurrency: self.settings.concurrency,
             max_resends: self.settings.max_resends,
+            update_on_duplicate_key: self.options.mode == Mode::Upsert,
         };
         let pool = Pool::start(self.client.clone(), exec, hooks.clone(), stop.clone());
         let feeder = Feeder {
