@@ -6,6 +6,7 @@
 //! belong in that subcommand's test file.
 #![allow(dead_code)]
 
+pub mod read;
 pub mod sandbox;
 
 use std::collections::BTreeMap;
