@@ -286,14 +286,7 @@ async fn run_job<T: Send + 'static>(shared: &Shared<T>, job: Job<T>) -> Outcome<
                 } else {
                     String::new()
                 };
-                return Outcome {
-                    written,
-                    id,
-                    message,
-                    attempts,
-                    verified: false,
-                    payload,
-                };
+                return outcome(written, id, message, attempts, payload);
             }
             Err(err) => err,
         };

@@ -1,4 +1,5 @@
 //! The documented exit codes. Only `main` exits; commands return one of these.
+//! It must not decide how a run went: commands pick the status, `main` turns it into the code.
 
 /// Exit status of a command, documented in the README and in `--help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,11 +40,20 @@ impl Exit {
     }
 }
 
-/// The exit-code table shown in `--help` and the README.
-pub const EXIT_CODES_HELP: &str = "\
+/// The exit-code table as a literal, so a command's long help can append it with `concat!`
+/// (a `const` cannot be concatenated at compile time).
+#[macro_export]
+macro_rules! exit_codes_help {
+    () => {
+        "\
 Exit codes:
   0    every row succeeded
   1    the run could not proceed (connection, authentication, unreadable file, ...)
   2    usage error
   3    finished, but some rows were invalid or failed (see the report)
-  130  interrupted; the report and journal were flushed, rerun with --resume";
+  130  interrupted; the report and journal were flushed, rerun with --resume"
+    };
+}
+
+/// The exit-code table shown in `--help` and the README.
+pub const EXIT_CODES_HELP: &str = exit_codes_help!();

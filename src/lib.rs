@@ -9,6 +9,7 @@
 //! `main.rs` only parses arguments and maps the outcome to an exit code; the subcommands
 //! live in [`cmd`], one module each.
 
+pub mod atomic;
 pub mod cli;
 pub mod client;
 pub mod cmd;

@@ -1,3 +1,7 @@
+//! The `crm-bulk` binary: parses the command line, runs it through the library
+//! (`crm_bulk::cmd::run`) and exits with the documented code. It must hold no logic of its
+//! own, so tests can drive everything in-process.
+
 use std::process::ExitCode;
 
 use clap::Parser;

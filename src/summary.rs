@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::AtomicFile;
 use crate::exit::Exit;
-use crate::report::atomic::{io_error, AtomicFile};
+use crate::report::io_error;
 use crate::report::{ReportError, Status, StatusCounts};
 
 /// What one import (or dry run) did, for people and for monitoring.
@@ -144,6 +145,6 @@ impl Summary {
             source,
         })?;
         out.write_all(b"\n").map_err(|e| io_error(path, e))?;
-        file.persist(out)
+        Ok(file.persist(out)?)
     }
 }

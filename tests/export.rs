@@ -3,10 +3,8 @@
 
 mod common;
 
-use std::path::Path;
-
 use calamine::{Data, Reader};
-use common::Harness;
+use common::{column, read_csv, Harness};
 use crm_bulk::sandbox::{FaultSpec, SandboxConfig};
 use predicates::prelude::*;
 
@@ -58,39 +56,6 @@ fn populate_companies(h: &Harness) {
     }
 }
 
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut reader = csv::Reader::from_path(path).expect("opens as CSV");
-    let headers = reader
-        .headers()
-        .expect("headers")
-        .iter()
-        .map(String::from)
-        .collect();
-    let rows = reader
-        .records()
-        .map(|r| r.expect("record").iter().map(String::from).collect())
-        .collect();
-    (headers, rows)
-}
-
-fn column<'a>(headers: &[String], rows: &'a [Vec<String>], name: &str) -> Vec<&'a str> {
-    let i = headers
-        .iter()
-        .position(|h| h == name)
-        .unwrap_or_else(|| panic!("no {name} in {headers:?}"));
-    rows.iter().map(|r| r[i].as_str()).collect()
-}
-
-/// Names of the files in the test directory (temporary leftovers included).
-fn files(h: &Harness) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(h.dir.path())
-        .expect("read dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn companies_export_to_csv_in_the_importers_form() {
     let h = Harness::new();
@@ -134,7 +99,7 @@ fn companies_export_to_csv_in_the_importers_form() {
         vec!["000", "001", "002", "003", "004"]
     );
     assert_eq!(
-        files(&h),
+        h.files(),
         vec!["companies.csv"],
         "no temporary file left behind"
     );
@@ -392,14 +357,12 @@ fn excel_safe_quotes_formulas_only_when_asked() {
 #[test]
 fn help_shows_an_example_and_warns_that_excel_safe_changes_data() {
     let h = Harness::new();
-    h.cmd()
-        .args(["export", "--help"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "crm-bulk export companies --out companies.csv",
-        ))
-        .stdout(predicate::str::contains("changes the data"));
+    let help = h.help("export");
+    assert!(
+        help.contains("crm-bulk export companies --out companies.csv"),
+        "{help}"
+    );
+    assert!(help.contains("changes the data"), "{help}");
 }
 
 #[test]
@@ -514,7 +477,7 @@ fn bad_columns_and_filters_are_usage_errors() {
         .args(["export", "companies", "--out", "x.csv", "--where", "Name"])
         .assert()
         .code(2);
-    assert!(files(&h).is_empty(), "{:?}", files(&h));
+    assert!(h.files().is_empty(), "{:?}", h.files());
 }
 
 #[test]
@@ -537,7 +500,7 @@ fn auth_error_leaves_no_file_and_keeps_the_old_one() {
         .args(["export", "companies", "--out", "new.xlsx"])
         .assert()
         .code(1);
-    assert_eq!(files(&h), vec!["companies.csv"]);
+    assert_eq!(h.files(), vec!["companies.csv"]);
 }
 
 #[test]
@@ -557,7 +520,7 @@ fn failing_server_leaves_no_file() {
         ])
         .assert()
         .code(1);
-    assert!(files(&h).is_empty(), "{:?}", files(&h));
+    assert!(h.files().is_empty(), "{:?}", h.files());
 }
 
 #[test]
@@ -574,7 +537,7 @@ fn unwritable_target_leaves_no_file() {
         .args(["export", "companies", "--out", "taken"])
         .assert()
         .code(1);
-    assert_eq!(files(&h), vec!["taken"], "the temporary file was removed");
+    assert_eq!(h.files(), vec!["taken"], "the temporary file was removed");
     assert!(std::fs::read_dir(h.path("taken"))
         .expect("dir")
         .next()

@@ -3,17 +3,9 @@
 
 mod common;
 
-use common::Harness;
+use common::{Harness, DEFAULT_TABLES as TABLES};
 use crm_bulk::schema::Schema;
 use predicates::prelude::*;
-
-const TABLES: [&str; 5] = [
-    "companies",
-    "contacts",
-    "products",
-    "transactions",
-    "budget",
-];
 
 #[test]
 fn lists_every_default_table_via_crm_url() {
@@ -140,15 +132,12 @@ fn an_unknown_table_says_so() {
 #[test]
 fn help_shows_an_example() {
     let h = Harness::new();
-    h.cmd()
-        .args(["fields", "--help"])
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::contains("Examples:").and(predicate::str::contains(
-                "crm-bulk fields companies --sandbox",
-            )),
-        );
+    let help = h.help("fields");
+    assert!(help.contains("Examples:"), "{help}");
+    assert!(
+        help.contains("crm-bulk fields companies --sandbox"),
+        "{help}"
+    );
 }
 
 #[test]

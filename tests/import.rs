@@ -3,31 +3,8 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
-use common::Harness;
-
-type Row = BTreeMap<String, String>;
-
-/// Reads a CSV report into one map per row.
-fn report(h: &Harness, name: &str) -> Vec<Row> {
-    let mut reader = csv::Reader::from_path(h.path(name)).expect("report exists");
-    reader
-        .deserialize()
-        .map(|r| r.expect("report row"))
-        .collect()
-}
-
-fn statuses(rows: &[Row]) -> Vec<String> {
-    rows.iter().map(|r| r["status"].clone()).collect()
-}
-
-fn companies(h: &Harness) -> Vec<serde_json::Value> {
-    h.api("getcompanies", &[])["companies"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
+use common::sandbox::ERP;
+use common::{statuses, Harness};
 
 fn company<'a>(all: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
     all.iter()
@@ -35,7 +12,6 @@ fn company<'a>(all: &'a [serde_json::Value], name: &str) -> &'a serde_json::Valu
         .unwrap_or_else(|| panic!("company {name} exists"))
 }
 
-const ERP: &str = "clients_field_5b0e7a52-8f3c-4d21-9a6e-0c9d1e2f3a4b";
 const WEBSITE: &str = "org_www";
 
 const COMPANIES: &str = "\
@@ -57,13 +33,13 @@ fn insert_creates_every_row_and_reports_ids() {
     let h = Harness::new();
     h.write("companies.csv", COMPANIES);
     import(&h, "companies.csv", "companies", &[]).code(0);
-    let rows = report(&h, "companies.report.csv");
+    let rows = h.report("companies.report.csv");
     assert_eq!(statuses(&rows), ["created", "created", "created"]);
     assert_eq!(
         rows.iter().map(|r| r["row"].as_str()).collect::<Vec<_>>(),
         ["2", "3", "4"]
     );
-    let all = companies(&h);
+    let all = h.companies();
     assert_eq!(all.len(), 3);
     for row in &rows {
         let stored = company(&all, &row["key"]);
@@ -86,7 +62,7 @@ fn insert_of_an_existing_key_writes_nothing() {
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(stderr.contains("row 2"), "{stderr}");
     assert_eq!(h.write_calls(), writes, "an invalid row stops every write");
-    let rows = report(&h, "again.report.csv");
+    let rows = h.report("again.report.csv");
     assert_eq!(statuses(&rows), ["invalid", "skipped"]);
     assert!(rows[1]["message"].contains("invalid"), "{:?}", rows[1]);
 }
@@ -108,7 +84,7 @@ fn update_by_erp_id_sends_only_changed_rows() {
         &["--mode", "update", "--key", "ERP ID"],
     )
     .code(0);
-    let rows = report(&h, "update.report.csv");
+    let rows = h.report("update.report.csv");
     assert_eq!(statuses(&rows), ["updated", "unchanged"]);
     assert_eq!(rows[0]["key"], "ERP-1");
     assert_eq!(
@@ -116,7 +92,7 @@ fn update_by_erp_id_sends_only_changed_rows() {
         writes + 1,
         "one write per changed row, none for unchanged"
     );
-    let all = companies(&h);
+    let all = h.companies();
     assert_eq!(company(&all, "Acme Corp")[ERP], "ERP-1");
 }
 
@@ -128,7 +104,7 @@ fn update_of_a_missing_key_is_reported() {
         "Name,Website\nNobody,https://nobody.example\n",
     );
     import(&h, "update.csv", "companies", &["--mode", "update"]).code(3);
-    let rows = report(&h, "update.report.csv");
+    let rows = h.report("update.report.csv");
     assert!(
         matches!(rows[0]["status"].as_str(), "invalid" | "failed"),
         "{rows:?}"
@@ -150,10 +126,10 @@ fn upsert_creates_updates_and_leaves_unchanged_rows_alone() {
          Umbrella,Lead,https://umbrella.example,ERP-4\n",
     );
     import(&h, "upsert.csv", "companies", &["--mode", "upsert"]).code(0);
-    let rows = report(&h, "upsert.report.csv");
+    let rows = h.report("upsert.report.csv");
     assert_eq!(statuses(&rows), ["unchanged", "updated", "created"]);
     assert_eq!(h.write_calls(), writes + 2);
-    assert_eq!(companies(&h).len(), 4);
+    assert_eq!(h.companies().len(), 4);
 }
 
 #[test]
@@ -171,7 +147,7 @@ fn an_unchanged_reload_makes_zero_write_calls() {
         "a nightly reload of an unchanged file writes nothing"
     );
     assert_eq!(
-        statuses(&report(&h, "companies.report.csv")),
+        statuses(&h.report("companies.report.csv")),
         ["unchanged"; 3]
     );
     assert_eq!(
@@ -188,9 +164,9 @@ fn empty_cells_keep_stored_values_unless_asked_to_clear() {
     import(&h, "companies.csv", "companies", &[]).code(0);
     h.write("blank.csv", "Name,Website\nAcme,\n");
     import(&h, "blank.csv", "companies", &["--mode", "update"]).code(0);
-    assert_eq!(statuses(&report(&h, "blank.report.csv")), ["unchanged"]);
+    assert_eq!(statuses(&h.report("blank.report.csv")), ["unchanged"]);
     assert_eq!(
-        company(&companies(&h), "Acme")[WEBSITE],
+        company(&h.companies(), "Acme")[WEBSITE],
         "https://acme.example"
     );
     import(
@@ -200,8 +176,8 @@ fn empty_cells_keep_stored_values_unless_asked_to_clear() {
         &["--mode", "update", "--empty", "clear"],
     )
     .code(0);
-    assert_eq!(statuses(&report(&h, "blank.report.csv")), ["updated"]);
-    assert_eq!(company(&companies(&h), "Acme")[WEBSITE], "");
+    assert_eq!(statuses(&h.report("blank.report.csv")), ["updated"]);
+    assert_eq!(company(&h.companies(), "Acme")[WEBSITE], "");
 }
 
 #[test]
@@ -209,7 +185,7 @@ fn contacts_link_to_companies_by_name_and_id() {
     let h = Harness::new();
     h.write("companies.csv", COMPANIES);
     import(&h, "companies.csv", "companies", &[]).code(0);
-    let globex_id = company(&companies(&h), "Globex")["id"]
+    let globex_id = company(&h.companies(), "Globex")["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -238,7 +214,7 @@ fn contacts_link_to_companies_by_name_and_id() {
     // Moving a contact to another company on update links it with setcontact.
     h.write("move.csv", "Full Name,Company\nKelly Dorn,Initech\n");
     import(&h, "move.csv", "contacts", &["--mode", "update"]).code(0);
-    assert_eq!(statuses(&report(&h, "move.report.csv")), ["updated"]);
+    assert_eq!(statuses(&h.report("move.report.csv")), ["updated"]);
     let contacts = h.api("getcontacts", &[])["contacts"]
         .as_array()
         .cloned()
@@ -276,7 +252,7 @@ fn products_go_through_update_or_create_entity() {
     import(&h, "products.csv", "products", &[]).code(0);
     assert_eq!(h.count("updateOrCreateEntity"), 2);
     assert_eq!(
-        statuses(&report(&h, "products.report.csv")),
+        statuses(&h.report("products.report.csv")),
         ["created", "created"]
     );
     let records = h.api("searchEntities", &[("tableName", "PRODUCTS")]);
@@ -288,7 +264,7 @@ fn products_go_through_update_or_create_entity() {
     );
     import(&h, "products.csv", "products", &["--mode", "upsert"]).code(0);
     assert_eq!(
-        statuses(&report(&h, "products.report.csv")),
+        statuses(&h.report("products.report.csv")),
         ["updated", "unchanged"]
     );
     assert_eq!(h.count("updateOrCreateEntity"), 3);
@@ -308,7 +284,7 @@ fn an_invalid_file_writes_nothing_and_names_file_row_and_column() {
         "{stderr}"
     );
     assert_eq!(h.write_calls(), 0);
-    let rows = report(&h, "companies.report.csv");
+    let rows = h.report("companies.report.csv");
     assert_eq!(statuses(&rows), ["skipped", "invalid"]);
 }
 
@@ -333,7 +309,7 @@ fn skip_invalid_loads_the_valid_rows() {
         .assert()
         .code(3);
     assert_eq!(
-        statuses(&report(&h, "companies.report.csv")),
+        statuses(&h.report("companies.report.csv")),
         ["created", "invalid", "created"]
     );
     assert_eq!(h.count("addcompany"), 2);
@@ -377,7 +353,7 @@ fn missing_options_are_created_before_the_rows_that_use_them() {
         "one new value, added once"
     );
     assert_eq!(
-        company(&companies(&h), "Globex")["org_industry"],
+        company(&h.companies(), "Globex")["org_industry"],
         "Space Travel"
     );
 }
@@ -421,8 +397,7 @@ fn json_report_on_request() {
 #[test]
 fn help_documents_empty_modes_and_exit_codes() {
     let h = Harness::new();
-    let out = h.cmd().args(["import", "--help"]).assert().code(0);
-    let help = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let help = h.help("import");
     assert!(help.contains("Exit codes:"), "{help}");
     assert!(help.contains("vendor's own importer clears"), "{help}");
     assert!(help.contains("--resume"), "{help}");
@@ -450,7 +425,7 @@ fn a_permission_error_stops_the_run_and_sends_nothing_more() {
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(stderr.contains("permission"), "{stderr}");
     assert_eq!(h.count("addcompany"), 1, "the first refusal stops the run");
-    let rows = report(&h, "companies.report.csv");
+    let rows = h.report("companies.report.csv");
     assert_eq!(rows.len(), 3, "every row is still reported");
     assert!(rows.iter().all(|r| r["status"] == "skipped"), "{rows:?}");
     assert!(rows[2]["message"].contains("not sent"), "{rows:?}");

@@ -3,54 +3,18 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Harness, API_KEY, TOKEN, USER};
+use common::{companies_file, Harness};
 use crm_bulk::sandbox::SandboxConfig;
-
-type Row = BTreeMap<String, String>;
-
-fn report(h: &Harness, name: &str) -> Vec<Row> {
-    let mut reader = csv::Reader::from_path(h.path(name)).expect("report exists");
-    reader
-        .deserialize()
-        .map(|r| r.expect("report row"))
-        .collect()
-}
-
-fn companies_file(rows: usize) -> String {
-    let mut text = String::from("Name,ERP ID\n");
-    for i in 0..rows {
-        text.push_str(&format!("Company {i:05},ERP-{i:05}\n"));
-    }
-    text
-}
 
 /// The binary as a plain child process, so the test can kill it.
 fn spawn_import(h: &Harness, extra: &[&str]) -> std::process::Child {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("crm-bulk"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("CRM_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(h.dir.path())
-        .env("CRM_URL", h.base_url())
-        .env("CRM_USER", USER)
-        .env("CRM_API_KEY", API_KEY)
-        .env("CRM_TOKEN", TOKEN)
-        .args([
-            "import",
-            "companies.csv",
-            "--table",
-            "companies",
-            "--rate",
-            "5000",
-            "--concurrency",
-            "4",
-        ])
+    h.process()
+        .args(common::IMPORT_COMPANIES)
+        .args(["--concurrency", "4"])
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -87,23 +51,9 @@ fn kill_9_mid_load_then_resume_loads_every_row_exactly_once() {
     let before = h.count("addcompany");
     assert!(before < rows as u64, "killed mid-load");
 
-    h.cmd()
-        .args([
-            "import",
-            "companies.csv",
-            "--table",
-            "companies",
-            "--rate",
-            "5000",
-            "--resume",
-        ])
-        .assert()
-        .code(0);
+    h.import_companies(&["--resume"]).assert().code(0);
 
-    let stored = h.api("getcompanies", &[])["companies"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let stored = h.companies();
     let names: BTreeSet<String> = stored
         .iter()
         .map(|c| c["name"].as_str().unwrap().to_string())
@@ -114,7 +64,7 @@ fn kill_9_mid_load_then_resume_loads_every_row_exactly_once() {
         "exactly once: nothing lost, nothing duplicated"
     );
     assert_eq!(names.len(), rows);
-    let report = report(&h, "companies.report.csv");
+    let report = h.report("companies.report.csv");
     assert_eq!(report.len(), rows, "the report is complete");
     assert!(
         report.iter().all(|r| r["status"] == "created"),
@@ -132,82 +82,29 @@ fn kill_9_mid_load_then_resume_loads_every_row_exactly_once() {
 fn resume_refuses_a_changed_file_unless_forced() {
     let h = Harness::new();
     h.write("companies.csv", companies_file(5));
-    h.cmd()
-        .args([
-            "import",
-            "companies.csv",
-            "--table",
-            "companies",
-            "--rate",
-            "5000",
-        ])
-        .assert()
-        .code(0);
+    h.import_companies(&[]).assert().code(0);
     h.write("companies.csv", companies_file(6));
-    let out = h
-        .cmd()
-        .args([
-            "import",
-            "companies.csv",
-            "--table",
-            "companies",
-            "--rate",
-            "5000",
-            "--resume",
-        ])
-        .assert()
-        .code(1);
+    let out = h.import_companies(&["--resume"]).assert().code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(stderr.contains("--force"), "{stderr}");
     assert_eq!(h.count("addcompany"), 5);
 
-    h.cmd()
-        .args([
-            "import",
-            "companies.csv",
-            "--table",
-            "companies",
-            "--rate",
-            "5000",
-            "--resume",
-            "--force",
-        ])
+    h.import_companies(&["--resume", "--force"])
         .assert()
         .code(0);
     assert_eq!(h.count("addcompany"), 6, "only the new row is sent");
-    assert_eq!(report(&h, "companies.report.csv").len(), 6);
+    assert_eq!(h.report("companies.report.csv").len(), 6);
 }
 
 #[test]
 fn resume_after_a_finished_run_sends_nothing() {
     let h = Harness::new();
     h.write("companies.csv", companies_file(5));
-    h.cmd()
-        .args([
-            "import",
-            "companies.csv",
-            "--table",
-            "companies",
-            "--rate",
-            "5000",
-        ])
-        .assert()
-        .code(0);
+    h.import_companies(&[]).assert().code(0);
     let writes = h.write_calls();
-    h.cmd()
-        .args([
-            "import",
-            "companies.csv",
-            "--table",
-            "companies",
-            "--rate",
-            "5000",
-            "--resume",
-        ])
-        .assert()
-        .code(0);
+    h.import_companies(&["--resume"]).assert().code(0);
     assert_eq!(h.write_calls(), writes);
-    let report = report(&h, "companies.report.csv");
+    let report = h.report("companies.report.csv");
     assert_eq!(report.len(), 5);
     assert!(
         report.iter().all(|r| r["status"] == "created"),
@@ -239,7 +136,7 @@ fn ctrl_c_flushes_report_and_journal_exits_130_and_resume_finishes() {
     assert!(status.success());
     let exit = child.wait().expect("child exits");
     assert_eq!(exit.code(), Some(130));
-    let first = report(&h, "companies.report.csv");
+    let first = h.report("companies.report.csv");
     assert_eq!(
         first.len(),
         rows,
@@ -260,25 +157,12 @@ fn ctrl_c_flushes_report_and_journal_exits_130_and_resume_finishes() {
         "in-flight calls finished and were reported"
     );
 
-    h.cmd()
-        .args([
-            "import",
-            "companies.csv",
-            "--table",
-            "companies",
-            "--rate",
-            "5000",
-            "--resume",
-        ])
-        .assert()
-        .code(0);
-    let stored = h.api("getcompanies", &[])["companies"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    h.import_companies(&["--resume"]).assert().code(0);
+    let stored = h.companies();
     assert_eq!(stored.len(), rows);
     assert_eq!(h.count("addcompany"), rows as u64, "nothing was sent twice");
-    assert!(report(&h, "companies.report.csv")
+    assert!(h
+        .report("companies.report.csv")
         .iter()
         .all(|r| r["status"] == "created"));
 }

@@ -1,64 +1,15 @@
 //! The readers against awkward real-world files: Excel's CSV and "Unicode Text" exports,
 //! legacy Windows-1252, quoted line breaks, sloppy headers, workbooks, JSON and NDJSON, and
 //! every broken or hostile case, which must fail with the file and row named and never panic.
+//! Workbooks (xlsx, ods) are in `tests/read_excel.rs`.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use crm_bulk::read::{open, Format, ReadError, ReadOptions, Record, Source};
-use rust_xlsxwriter::{ExcelDateTime, Format as CellFormat, Formula, Workbook};
+use common::read::*;
+use std::path::Path;
+
+use crm_bulk::read::{open, Format, ReadOptions};
 use tempfile::TempDir;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/read")
-        .join(name)
-}
-
-fn write(dir: &TempDir, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.path().join(name);
-    std::fs::write(&path, bytes).expect("write test file");
-    path
-}
-
-fn open_default(path: &Path) -> Result<Source, ReadError> {
-    open(path, &ReadOptions::default())
-}
-
-/// All records of a file that must read cleanly.
-fn read_all(path: &Path, options: &ReadOptions) -> (Source, Vec<Record>) {
-    let mut source = open(path, options).unwrap_or_else(|e| panic!("open failed: {e}"));
-    let records = source
-        .by_ref()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap_or_else(|e| panic!("read failed: {e}"));
-    (source, records)
-}
-
-/// Every item of a file, with errors rendered as messages.
-fn items(path: &Path) -> Vec<Result<Record, String>> {
-    open_default(path)
-        .unwrap_or_else(|e| panic!("open failed: {e}"))
-        .map(|item| item.map_err(|e| e.to_string()))
-        .collect()
-}
-
-fn open_error(path: &Path, options: &ReadOptions) -> String {
-    match open(path, options) {
-        Ok(source) => panic!("expected an error, opened {source:?}"),
-        Err(e) => e.to_string(),
-    }
-}
-
-fn row(row: u64, values: &[&str]) -> Record {
-    Record {
-        row,
-        values: values.iter().map(|v| v.to_string()).collect(),
-    }
-}
-
-fn display(path: &Path) -> String {
-    path.display().to_string()
-}
 
 // ---- CSV and its encodings -------------------------------------------------------------
 
@@ -459,171 +410,6 @@ fn a_workbook_saved_as_csv_is_named() {
     );
 }
 
-// ---- Excel workbooks ---------------------------------------------------------------------
-
-/// A workbook as Excel users make them: a first sheet of notes, then the data sheet with a
-/// date, a long whole number, a text cell with leading zeros, a bool, a fraction, an empty
-/// row in the middle and formatted but empty rows at the end.
-fn write_workbook(dir: &TempDir, name: &str) -> PathBuf {
-    let path = dir.path().join(name);
-    let mut workbook = Workbook::new();
-    let notes = workbook.add_worksheet();
-    notes.set_name("Notes").expect("sheet name");
-    notes.write_string(0, 0, "Read me").expect("cell");
-
-    let data = workbook.add_worksheet();
-    data.set_name("Contacts 2024").expect("sheet name");
-    let date_format = CellFormat::new().set_num_format("dd.mm.yyyy");
-    let datetime_format = CellFormat::new().set_num_format("yyyy-mm-dd hh:mm:ss");
-    for (col, header) in ["Name", "Since", "Phone", "Code", "Active", "Score", "Seen"]
-        .iter()
-        .enumerate()
-    {
-        data.write_string(0, col as u16, *header).expect("header");
-    }
-    let since = ExcelDateTime::from_ymd(2024, 3, 1).expect("date");
-    let seen = ExcelDateTime::parse_from_str("2024-03-01 13:45:10").expect("datetime");
-    data.write_string(1, 0, "Acme").expect("cell");
-    data.write_datetime_with_format(1, 1, &since, &date_format)
-        .expect("cell");
-    data.write_number(1, 2, 12345678901.0).expect("cell");
-    data.write_string(1, 3, "00123").expect("cell");
-    data.write_boolean(1, 4, true).expect("cell");
-    data.write_number(1, 5, 1.5).expect("cell");
-    data.write_datetime_with_format(1, 6, &seen, &datetime_format)
-        .expect("cell");
-    // Row 3 is left empty; row 4 holds a second record with gaps.
-    data.write_string(3, 0, "Globex").expect("cell");
-    data.write_boolean(3, 4, false).expect("cell");
-    data.write_number(3, 5, 0.1 + 0.2).expect("cell");
-    // Formatted but empty cells further down, as spreadsheets leave behind.
-    data.write_blank(10, 0, &date_format).expect("cell");
-    workbook.save(&path).expect("save workbook");
-    path
-}
-
-#[test]
-fn xlsx_cells_read_as_people_see_them() {
-    let dir = TempDir::new().expect("temp dir");
-    let path = write_workbook(&dir, "contacts.xlsx");
-    let options = ReadOptions {
-        sheet: Some("contacts 2024".into()),
-        ..ReadOptions::default()
-    };
-    let (source, records) = read_all(&path, &options);
-    assert_eq!(source.format, Format::Xlsx);
-    assert_eq!(
-        source.headers,
-        ["Name", "Since", "Phone", "Code", "Active", "Score", "Seen"]
-    );
-    assert_eq!(
-        records,
-        [
-            row(
-                2,
-                &[
-                    "Acme",
-                    "2024-03-01",
-                    "12345678901",
-                    "00123",
-                    "true",
-                    "1.5",
-                    "2024-03-01 13:45:10"
-                ]
-            ),
-            row(4, &["Globex", "", "", "", "false", "0.3", ""]),
-        ]
-    );
-}
-
-#[test]
-fn xlsx_default_sheet_is_the_first() {
-    let dir = TempDir::new().expect("temp dir");
-    let path = write_workbook(&dir, "contacts.xlsx");
-    let (source, records) = read_all(&path, &ReadOptions::default());
-    assert_eq!(source.headers, ["Read me"]);
-    assert!(records.is_empty());
-}
-
-#[test]
-fn xlsx_unknown_sheet_lists_the_sheets() {
-    let dir = TempDir::new().expect("temp dir");
-    let path = write_workbook(&dir, "contacts.xlsx");
-    let options = ReadOptions {
-        sheet: Some("Leads".into()),
-        ..ReadOptions::default()
-    };
-    assert_eq!(
-        open_error(&path, &options),
-        format!(
-            "{}: has no sheet \"Leads\"; its sheets are \"Notes\", \"Contacts 2024\"",
-            display(&path)
-        )
-    );
-}
-
-#[test]
-fn xlsx_error_cells_name_row_and_column() {
-    let dir = TempDir::new().expect("temp dir");
-    let path = dir.path().join("errors.xlsx");
-    let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    sheet.write_string(0, 0, "Name").expect("cell");
-    sheet.write_string(0, 1, "Ratio").expect("cell");
-    sheet.write_string(1, 0, "Acme").expect("cell");
-    sheet
-        .write_formula(1, 1, Formula::new("=1/0").set_result("#DIV/0!"))
-        .expect("cell");
-    sheet.write_string(2, 0, "Globex").expect("cell");
-    sheet.write_number(2, 1, 2.0).expect("cell");
-    workbook.save(&path).expect("save");
-    let items = items(&path);
-    assert_eq!(
-        items,
-        [
-            Err(format!(
-                "{}: row 2, column \"Ratio\": the cell holds the error #DIV/0!; \
-                 fix the formula or clear the cell",
-                display(&path)
-            )),
-            Ok(row(3, &["Globex", "2"])),
-        ]
-    );
-}
-
-#[test]
-fn xlsx_value_without_header_is_an_error() {
-    let dir = TempDir::new().expect("temp dir");
-    let path = dir.path().join("wide.xlsx");
-    let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    sheet.write_string(0, 0, "Name").expect("cell");
-    sheet.write_string(1, 0, "Acme").expect("cell");
-    sheet.write_string(2, 0, "Globex").expect("cell");
-    sheet.write_string(2, 3, "stray").expect("cell");
-    workbook.save(&path).expect("save");
-    let items = items(&path);
-    assert_eq!(items[0], Ok(row(2, &["Acme"])));
-    assert_eq!(
-        items[1],
-        Err(format!(
-            "{}: row 3: column D has a value but no header (the header row has 1 columns)",
-            display(&path)
-        ))
-    );
-}
-
-#[test]
-fn truncated_xlsx_is_an_error_not_a_panic() {
-    let dir = TempDir::new().expect("temp dir");
-    let full = std::fs::read(write_workbook(&dir, "full.xlsx")).expect("read");
-    for cut in [0, 4, 100, full.len() / 2, full.len() - 10] {
-        let path = write(&dir, &format!("cut{cut}.xlsx"), &full[..cut]);
-        let message = open_error(&path, &ReadOptions::default());
-        assert!(message.starts_with(&display(&path)), "{message}");
-    }
-}
-
 // ---- JSON and NDJSON ---------------------------------------------------------------------
 
 #[test]
@@ -889,23 +675,4 @@ fn blank_line_rows_with_crlf_and_without_final_newline() {
     let lf = write(&dir, "lf.csv", "\na,b\n1,2\n\n5,6");
     let (_, records) = read_all(&lf, &ReadOptions::default());
     assert_eq!(records, [row(3, &["1", "2"]), row(5, &["5", "6"])]);
-}
-
-#[test]
-fn ods_cells_read_as_people_see_them() {
-    let path = fixture("libreoffice.ods");
-    let (source, records) = read_all(&path, &ReadOptions::default());
-    assert_eq!(source.format, Format::Ods);
-    assert_eq!(source.headers, ["Name", "Seit", "Telefon", "Code", "Aktiv"]);
-    assert_eq!(
-        records,
-        [row(
-            2,
-            &["Müller GmbH", "2024-03-01", "12345678901", "00123", "true"]
-        )]
-    );
-    // The same bytes under an unknown extension are recognised as OpenDocument.
-    let dir = TempDir::new().expect("temp dir");
-    let copy = write(&dir, "export.bin", std::fs::read(&path).expect("read"));
-    assert_eq!(open_default(&copy).expect("open").format, Format::Ods);
 }

@@ -1,10 +1,13 @@
 //! The report, failures file and summary: contents, column order, row order with
 //! out-of-order arrivals, atomic replacement, and the JSON shapes monitoring relies on.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
+use common::read_csv;
 use crm_bulk::exit::Exit;
 use crm_bulk::report::{
     default_report_path, Action, Finished, ReportFormat, ReportOptions, ReportWriter, RowOutcome,
@@ -56,21 +59,6 @@ fn finished(seq: u64, status: Status) -> Finished {
         outcome,
         cells: vec![format!("Person {row}"), "kelly@".into(), String::new()],
     }
-}
-
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut reader = csv::Reader::from_path(path).expect("report readable");
-    let header = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .map(String::from)
-        .collect();
-    let rows = reader
-        .records()
-        .map(|r| r.expect("record").iter().map(String::from).collect())
-        .collect();
-    (header, rows)
 }
 
 fn no_partial_files(dir: &Path) -> bool {

@@ -4,11 +4,10 @@
 //! `sandbox_faults.rs`, the document-only client in `sandbox_doc_client.rs`.
 
 mod common;
-mod sandbox_util;
 
+use common::sandbox::*;
 use common::{Harness, API_KEY, USER};
 use crm_bulk::sandbox::SandboxConfig;
-use sandbox_util::*;
 use serde_json::{json, Value};
 
 #[test]

@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::sandbox::{ACTIVE, ATTACHMENTS as FILES, PHONE, STATUS};
 use common::Harness;
 use serde_json::{json, Value};
 
@@ -63,11 +64,6 @@ fn assert_contains(actual: &Value, expected: &Value, context: &str) {
         _ => assert_eq!(actual, expected, "{context}"),
     }
 }
-
-const STATUS: &str = "clients_field_16f2eb8c-3620-42dd-ac8c-1a643c1612a4";
-const FILES: &str = "clients_field_8eae4416-7a3d-49f2-8ab4-640898bff92d";
-const PHONE: &str = "contacts_field_2a7753d6-2179-42ff-95f2-ecd2dd90ed13";
-const ACTIVE: &str = "contacts_field_db52cdf2-aac6-4d05-b264-28f2c0b9a489";
 
 #[test]
 fn the_documents_examples_work_as_documented() {

@@ -2,10 +2,9 @@
 //! of every attribute type, every field error at once, and the transaction list's rendering.
 
 mod common;
-mod sandbox_util;
 
+use common::sandbox::*;
 use common::Harness;
-use sandbox_util::*;
 use serde_json::json;
 
 #[test]

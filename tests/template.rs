@@ -3,17 +3,9 @@
 
 mod common;
 
-use common::Harness;
+use common::{Harness, DEFAULT_TABLES as TABLES};
 use crm_bulk::schema::Schema;
 use predicates::prelude::*;
-
-const TABLES: [&str; 5] = [
-    "companies",
-    "contacts",
-    "products",
-    "transactions",
-    "budget",
-];
 
 fn expected(name: &str) -> Vec<String> {
     let schema = Schema::default_sandbox();
@@ -109,13 +101,10 @@ fn no_url_and_no_sandbox_is_a_clear_error() {
 #[test]
 fn help_shows_an_example() {
     let h = Harness::new();
-    h.cmd()
-        .args(["template", "--help"])
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::contains("Examples:").and(predicate::str::contains(
-                "crm-bulk template companies --sandbox --out companies.csv",
-            )),
-        );
+    let help = h.help("template");
+    assert!(help.contains("Examples:"), "{help}");
+    assert!(
+        help.contains("crm-bulk template companies --sandbox --out companies.csv"),
+        "{help}"
+    );
 }

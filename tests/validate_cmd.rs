@@ -3,23 +3,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
-use common::Harness;
-
-type Row = BTreeMap<String, String>;
-
-fn report(h: &Harness, name: &str) -> Vec<Row> {
-    let mut reader = csv::Reader::from_path(h.path(name)).expect("report exists");
-    reader
-        .deserialize()
-        .map(|r| r.expect("report row"))
-        .collect()
-}
-
-fn statuses(rows: &[Row]) -> Vec<String> {
-    rows.iter().map(|r| r["status"].clone()).collect()
-}
+use common::{statuses, Harness};
 
 const VALID: &str = "Name,Website\nAcme,https://acme.example\nGlobex,https://globex.example\n";
 const INVALID: &str = "Name,Website,E-Mail,Employees\n\
@@ -35,7 +19,7 @@ fn a_valid_file_passes_with_the_action_each_row_would_get() {
         .args(["validate", "companies.csv", "--table", "companies"])
         .assert()
         .code(0);
-    let rows = report(&h, "companies.report.csv");
+    let rows = h.report("companies.report.csv");
     assert_eq!(statuses(&rows), ["would create", "would create"]);
     assert_eq!(h.write_calls(), 0);
 }
@@ -62,7 +46,7 @@ fn every_problem_is_reported_with_file_row_and_column() {
         stderr.contains("companies.csv: row 4, column \"Name\""),
         "{stderr}"
     );
-    let rows = report(&h, "companies.report.csv");
+    let rows = h.report("companies.report.csv");
     assert_eq!(statuses(&rows), ["would create", "invalid", "invalid"]);
     assert!(rows[1]["message"].contains("E-Mail"), "{:?}", rows[1]);
     assert_eq!(h.write_calls(), 0);
@@ -102,7 +86,7 @@ fn dry_run_reports_what_a_real_import_would_do() {
         .assert()
         .code(0);
     assert_eq!(h.write_calls(), writes, "a dry run never writes");
-    let rows = report(&h, "next.report.csv");
+    let rows = h.report("next.report.csv");
     assert_eq!(
         statuses(&rows),
         ["unchanged", "would update", "would create"]
@@ -129,7 +113,7 @@ fn dry_run_of_an_invalid_file_exits_3() {
         .assert()
         .code(3);
     assert_eq!(
-        statuses(&report(&h, "companies.report.csv")),
+        statuses(&h.report("companies.report.csv")),
         ["would create", "invalid", "invalid"]
     );
     assert_eq!(h.write_calls(), 0);

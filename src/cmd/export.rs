@@ -162,11 +162,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<Exit> {
     let settings = Settings::from_args(&args)?;
     // Before the runtime: an embedded sandbox starts its own.
     let connection = crate::client::connect(&args.connect)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::small_runtime()?;
     let client = connection.client.clone();
     runtime.block_on(export(&client, &settings))
 }

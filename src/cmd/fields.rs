@@ -44,11 +44,7 @@ pub fn run(args: FieldsArgs) -> anyhow::Result<Exit> {
 /// Connects as the options say and reads one table's schema (with its dictionaries).
 pub fn fetch_schema(connect: &ConnectArgs, table: &str) -> anyhow::Result<Schema> {
     let connection = crate::client::connect(connect)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::small_runtime()?;
     let name = TableName::resolve(table);
     let schema = runtime
         .block_on(connection.client.schema(&[name.as_str()]))

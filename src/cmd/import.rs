@@ -56,7 +56,8 @@ pub struct ImportArgs {
     pub connect: ConnectArgs,
 }
 
-const IMPORT_HELP: &str = "\
+const IMPORT_HELP: &str = concat!(
+    "\
 Examples:
   crm-bulk import companies.csv --table companies
   crm-bulk import contacts.xlsx --table contacts --mode upsert --key \"E-Mail\"
@@ -72,12 +73,9 @@ A create whose answer is lost is looked up by its key before anything is resent,
 is created twice. The journal beside the report (<report>.journal) lets --resume finish a
 killed run exactly once.
 
-Exit codes:
-  0    every row succeeded
-  1    the run could not proceed (connection, authentication, unreadable file, ...)
-  2    usage error
-  3    finished, but some rows were invalid or failed (see the report)
-  130  interrupted; the report and journal were flushed, rerun with --resume";
+",
+    crate::exit_codes_help!()
+);
 
 /// Settings of a real import, beyond the pre-flight's.
 #[derive(Debug, Clone)]
@@ -391,11 +389,23 @@ struct ImportHooks {
     verified: AtomicU64,
 }
 
+/// Whether a finished row goes into this run's journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Journaled {
+    Yes,
+    No,
+}
+
 impl ImportHooks {
-    /// Records one finished row; `journal` is false for rows copied from an earlier journal
-    /// and for rows never sent (a resumed run must send those).
-    fn emit(&self, finished: Finished, journal: bool) {
-        if journal {
+    /// Records one finished row; rows copied from an earlier journal and rows never sent (a
+    /// resumed run must send those) are not journaled.
+    fn emit(&self, seq: u64, outcome: RowOutcome, cells: Vec<String>, journal: Journaled) {
+        let finished = Finished {
+            seq,
+            outcome,
+            cells,
+        };
+        if journal == Journaled::Yes {
             if let Err(err) = self.journal.done(&finished.outcome) {
                 tracing::error!("{err}");
             }
@@ -447,14 +457,11 @@ impl Hooks<Payload> for ImportHooks {
             changed: payload.changed,
             ..RowOutcome::new(payload.row, status, payload.key)
         };
-        self.emit(
-            Finished {
-                seq: payload.seq,
-                outcome,
-                cells,
-            },
-            written != Written::NotSent,
-        );
+        let journal = match written {
+            Written::NotSent => Journaled::No,
+            _ => Journaled::Yes,
+        };
+        self.emit(payload.seq, outcome, cells, journal);
     }
 }
 
@@ -561,14 +568,8 @@ impl Feeder {
         preflight::for_each_record(&self.prepared, &self.options, |seq, record| {
             let row = record.row;
             if let Some(done) = self.resumed.finished.get(&row) {
-                self.hooks.emit(
-                    Finished {
-                        seq,
-                        outcome: done.clone(),
-                        cells: Vec::new(),
-                    },
-                    false,
-                );
+                self.hooks
+                    .emit(seq, done.clone(), Vec::new(), Journaled::No);
                 return Ok(());
             }
             if let Some(id) = self.resumed.recovered.get(&row) {
@@ -579,14 +580,7 @@ impl Feeder {
                     message: "verified on resume: the interrupted run created it".into(),
                     ..RowOutcome::new(row, Status::Created, key_of(&self.prepared, &record.values))
                 };
-                self.hooks.emit(
-                    Finished {
-                        seq,
-                        outcome,
-                        cells: Vec::new(),
-                    },
-                    true,
-                );
+                self.hooks.emit(seq, outcome, Vec::new(), Journaled::Yes);
                 return Ok(());
             }
             let (checked, record) = checker.check(record);
@@ -609,14 +603,7 @@ impl Feeder {
                     message,
                     ..RowOutcome::new(row, Status::Skipped, key)
                 };
-                self.hooks.emit(
-                    Finished {
-                        seq,
-                        outcome,
-                        cells: Vec::new(),
-                    },
-                    false,
-                );
+                self.hooks.emit(seq, outcome, Vec::new(), Journaled::No);
                 return Ok(());
             }
             if self.jobs.blocking_send(Job { key, op, payload }).is_err() {
@@ -648,14 +635,8 @@ impl Feeder {
                     message,
                     ..RowOutcome::new(row, Status::Invalid, key)
                 };
-                self.hooks.emit(
-                    Finished {
-                        seq,
-                        outcome,
-                        cells: cells.to_vec(),
-                    },
-                    true,
-                );
+                self.hooks
+                    .emit(seq, outcome, cells.to_vec(), Journaled::Yes);
                 None
             }
             Checked::Unchanged { key, id } => {
@@ -663,14 +644,7 @@ impl Feeder {
                     id: Some(id),
                     ..RowOutcome::new(row, Status::Unchanged, key)
                 };
-                self.hooks.emit(
-                    Finished {
-                        seq,
-                        outcome,
-                        cells: Vec::new(),
-                    },
-                    true,
-                );
+                self.hooks.emit(seq, outcome, Vec::new(), Journaled::Yes);
                 None
             }
             Checked::Create { key, values } => {

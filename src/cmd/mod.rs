@@ -16,6 +16,17 @@ mod logging;
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
 
+/// The runtime of a command that only waits on the network (two workers are plenty: the
+/// client's rate limiter, not the CPU, sets the pace).
+fn small_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 /// Runs a parsed command line and returns its exit status. Errors are printed once, with
 /// their whole chain, and with any secret redacted.
 pub fn run(cli: Cli) -> Exit {

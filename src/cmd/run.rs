@@ -323,12 +323,10 @@ pub fn render(summary: &JobSummary) -> String {
 }
 
 fn write_json(path: &Path, summary: &JobSummary) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    serde_json::to_writer_pretty(&mut temp, summary)?;
-    std::io::Write::write_all(&mut temp, b"\n")?;
-    temp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    crate::atomic::write_atomically(path, |out| -> anyhow::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, summary)?;
+        out.write_all(b"\n")?;
+        Ok(())
+    })
+    .with_context(|| format!("cannot write {}", path.display()))
 }

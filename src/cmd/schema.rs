@@ -64,11 +64,7 @@ pub fn run(command: SchemaCommand) -> anyhow::Result<Exit> {
 
 fn pull(args: PullArgs) -> anyhow::Result<Exit> {
     let connection = crate::client::connect(&args.connect)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::small_runtime()?;
     let extras: Vec<String> = args.tables.iter().map(|t| TableName::resolve(t)).collect();
     let mut schema = Schema {
         date_format: String::new(),
@@ -162,16 +158,10 @@ pub fn load(path: &Path) -> anyhow::Result<Schema> {
 
 /// Writes beside the target and renames into place.
 fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    temp.write_all(text.as_bytes())?;
-    temp.write_all(b"\n")?;
-    temp.as_file().sync_all()?;
-    temp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    crate::atomic::write_atomically(path, |out| -> anyhow::Result<()> {
+        out.write_all(text.as_bytes())?;
+        out.write_all(b"\n")?;
+        Ok(())
+    })
+    .with_context(|| format!("cannot write {}", path.display()))
 }

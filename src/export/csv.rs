@@ -1,6 +1,8 @@
 //! CSV output: UTF-8, comma-separated, a header row, fields quoted only where needed (commas,
 //! quotes, line breaks), by the `csv` crate. No byte-order mark, so other tools read the
 //! first header cleanly; the importer reads UTF-8 with or without one.
+//!
+//! It knows only this format: which rows and values to write is decided by the export stage.
 
 use std::io::Write;
 

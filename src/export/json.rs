@@ -1,6 +1,8 @@
 //! JSON output: one array of objects, one object per line, keys are the headers in column
 //! order and every value is a string (empty for an unset value), so nothing is reinterpreted
 //! as a number. Streams: the array is opened, each object written as it comes, then closed.
+//!
+//! It knows only this format: which rows and values to write is decided by the export stage.
 
 use std::io::Write;
 

@@ -70,6 +70,17 @@ pub enum ExportError {
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
 }
 
+impl From<crate::atomic::AtomicError> for ExportError {
+    fn from(err: crate::atomic::AtomicError) -> ExportError {
+        use crate::atomic::AtomicError;
+        match err {
+            AtomicError::Create { dir, source, .. } => ExportError::TempFile { dir, source },
+            AtomicError::Write { source, .. } => ExportError::Io(source),
+            AtomicError::Rename { path, source } => ExportError::Persist { path, source },
+        }
+    }
+}
+
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -278,10 +289,7 @@ mod tests {
     ];
 
     fn sample() -> (Vec<Rec>, Columns) {
-        let table = Schema::default_sandbox()
-            .table("companies")
-            .expect("table")
-            .clone();
+        let table = table("companies");
         let erp = table.find("ERP ID").expect("ERP ID").code.clone();
         let columns = Columns::resolve(
             &table,
@@ -312,22 +320,39 @@ mod tests {
             date_format: "%e/%b/%y".into(),
             excel_safe,
         });
-        let cancel = AtomicBool::new(false);
-        let hooks = Hooks {
-            progress: &|_| {},
-            cancel: &cancel,
-        };
         let mut out = Vec::new();
-        let summary = write_records(
+        let summary = write_all(
             &records,
             &columns,
             &[],
             &mut normaliser,
             format.writer(&mut out, "companies"),
-            &hooks,
         )
         .expect("exports");
         (out, summary)
+    }
+
+    fn table(name: &str) -> crate::schema::TableSchema {
+        Schema::default_sandbox()
+            .table(name)
+            .expect("table")
+            .clone()
+    }
+
+    /// `write_records` with no progress and nothing cancelling.
+    fn write_all(
+        records: &[Rec],
+        columns: &Columns,
+        filters: &[Filter],
+        normaliser: &mut Normaliser,
+        writer: Box<dyn FormatWriter + '_>,
+    ) -> Result<Summary, ExportError> {
+        let cancel = AtomicBool::new(false);
+        let hooks = Hooks {
+            progress: &|_| {},
+            cancel: &cancel,
+        };
+        write_records(records, columns, filters, normaliser, writer, &hooks)
     }
 
     fn expected_rows() -> Vec<Vec<String>> {
@@ -392,27 +417,18 @@ mod tests {
 
     #[test]
     fn empty_tables_are_valid_files() {
-        let table = Schema::default_sandbox()
-            .table("products")
-            .expect("table")
-            .clone();
+        let table = table("products");
         let columns = Columns::resolve(&table, &ColumnsOptions::default()).expect("columns");
         for format in [Format::Csv, Format::Json, Format::Ndjson, Format::Xlsx] {
             let mut out = Vec::new();
-            let cancel = AtomicBool::new(false);
-            let hooks = Hooks {
-                progress: &|_| {},
-                cancel: &cancel,
-            };
             let mut n = Normaliser::new(ValueOptions::default());
             let records: Vec<Rec> = Vec::new();
-            write_records(
+            write_all(
                 &records,
                 &columns,
                 &[],
                 &mut n,
                 format.writer(&mut out, "products"),
-                &hooks,
             )
             .expect("exports");
             match format {
@@ -505,25 +521,16 @@ mod tests {
     #[test]
     fn filters_select_rows() {
         let (records, columns) = sample();
-        let table = Schema::default_sandbox()
-            .table("companies")
-            .expect("table")
-            .clone();
+        let table = table("companies");
         let filters = vec![Filter::parse(&table, "Name=acme, inc.").expect("filter")];
         let mut n = Normaliser::new(ValueOptions::default());
-        let cancel = AtomicBool::new(false);
-        let hooks = Hooks {
-            progress: &|_| {},
-            cancel: &cancel,
-        };
         let mut out = Vec::new();
-        let summary = write_records(
+        let summary = write_all(
             &records,
             &columns,
             &filters,
             &mut n,
             Format::Csv.writer(&mut out, "x"),
-            &hooks,
         )
         .expect("ok");
         assert_eq!((summary.read, summary.written), (6, 1));
@@ -536,10 +543,7 @@ mod tests {
     #[test]
     fn name_order_is_by_name_then_other_columns() {
         let (records, columns) = sample();
-        let table = Schema::default_sandbox()
-            .table("companies")
-            .expect("table")
-            .clone();
+        let table = table("companies");
         let mut refs: Vec<&Rec> = records.iter().rev().collect();
         sort_records(&mut refs, &table, &columns);
         let mut names: Vec<&str> = NAMES.to_vec();

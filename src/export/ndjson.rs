@@ -1,5 +1,7 @@
 //! NDJSON output: one JSON object per line, keyed by header, every value a string; no header
 //! line and no enclosing array, so a consumer can process it line by line.
+//!
+//! It knows only this format: which rows and values to write is decided by the export stage.
 
 use std::io::Write;
 

@@ -1,49 +1,23 @@
 //! Where an export's bytes go: a file that appears whole or not at all, or stdout.
 //!
-//! A file export is written to a temporary file in the target's directory (so the final
-//! rename never crosses file systems) and renamed over the target only after the writer
-//! finished and the data reached the disk. On any error, or if the process is interrupted
-//! through the command's Ctrl-C handling, the temporary file is removed and an existing
-//! target is left untouched. This module knows bytes, not rows.
+//! A file export goes through [`crate::atomic`]: written to a temporary file in the target's
+//! directory and renamed over the target only after the writer finished and the data reached
+//! the disk. On any error, or if the process is interrupted through the command's Ctrl-C
+//! handling, the temporary file is removed and an existing target is left untouched. This
+//! module knows bytes, not rows.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-
-use tempfile::NamedTempFile;
+use std::path::Path;
 
 use super::ExportError;
 
-/// The prefix of temporary files, so a leftover from a killed process is recognisable.
-pub const TEMP_PREFIX: &str = ".crm-bulk-export-";
-
 /// Runs `write` against a buffered temporary file next to `target` and moves the result into
-/// place if it succeeds. Returns what `write` returned.
+/// place if it succeeds (through [`crate::atomic`]). Returns what `write` returned.
 pub fn write_atomically<T>(
     target: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<T, ExportError>,
 ) -> Result<T, ExportError> {
-    let dir = match target.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let temp = temp_file_in(&dir).map_err(|source| ExportError::TempFile {
-        dir: dir.clone(),
-        source,
-    })?;
-    let value = {
-        let mut out = BufWriter::with_capacity(256 * 1024, temp.as_file());
-        let value = write(&mut out)?;
-        out.flush()?;
-        value
-    };
-    temp.as_file().sync_all()?;
-    keep_permissions_of(target, temp.as_file());
-    temp.persist(target).map_err(|e| ExportError::Persist {
-        path: target.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(value)
+    crate::atomic::write_atomically(target, write)
 }
 
 /// Runs `write` against buffered stdout. What was written before an error cannot be taken
@@ -56,31 +30,6 @@ pub fn write_stdout<T>(
     let value = write(&mut out)?;
     out.flush()?;
     Ok(value)
-}
-
-#[cfg(unix)]
-fn temp_file_in(dir: &Path) -> std::io::Result<NamedTempFile> {
-    use std::os::unix::fs::PermissionsExt;
-    // 0666 before the umask, like any file a program creates; tempfile's default is 0600.
-    tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(std::fs::Permissions::from_mode(0o666))
-        .tempfile_in(dir)
-}
-
-#[cfg(not(unix))]
-fn temp_file_in(dir: &Path) -> std::io::Result<NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)
-}
-
-/// Replacing a file keeps its permissions, as overwriting it in place would.
-fn keep_permissions_of(target: &Path, temp: &File) {
-    if let Ok(meta) = std::fs::metadata(target) {
-        // Best effort: a file we cannot re-permission is still a correct export.
-        let _ = temp.set_permissions(meta.permissions());
-    }
 }
 
 #[cfg(test)]

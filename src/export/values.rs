@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
+use crate::validate::date::DateFormat;
+
 use crate::schema::AttrKind;
 
 use super::columns::{ColumnSource, Columns};
@@ -197,7 +199,8 @@ pub fn convert<'a>(
 
 /// Parses a date in the instance's format, or already in ISO form.
 ///
-/// `%d/%b/%y` and `%e/%b/%y` are parsed here rather than by chrono so that the two-digit year
+/// `%d/%b/%y` and `%e/%b/%y` are read by the validator's [`DateFormat`] (the one reader of
+/// the instance format on the client side) rather than by chrono, so that the two-digit year
 /// follows docs/api-notes.md (69–99 → 19xx, 00–68 → 20xx) and a day with or without its zero
 /// or space padding is accepted; any other format goes to chrono.
 pub fn parse_date(text: &str, format: &str) -> Option<NaiveDate> {
@@ -206,41 +209,9 @@ pub fn parse_date(text: &str, format: &str) -> Option<NaiveDate> {
         return Some(date);
     }
     match format {
-        "%d/%b/%y" | "%e/%b/%y" | "" => parse_day_month_year(text),
+        "%d/%b/%y" | "%e/%b/%y" | "" => DateFormat::new("%e/%b/%y").parse(text),
         other => NaiveDate::parse_from_str(text, other).ok(),
     }
-}
-
-fn parse_day_month_year(text: &str) -> Option<NaiveDate> {
-    let mut parts = text.split('/');
-    let (day, month, year) = (
-        parts.next()?.trim(),
-        parts.next()?.trim(),
-        parts.next()?.trim(),
-    );
-    if parts.next().is_some()
-        || day.is_empty()
-        || day.len() > 2
-        || !day.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? as u32 + 1;
-    if !year.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let year: i32 = match year.len() {
-        2 => match year.parse::<i32>().ok()? {
-            y @ 69..=99 => 1900 + y,
-            y => 2000 + y,
-        },
-        4 => year.parse().ok()?,
-        _ => return None,
-    };
-    NaiveDate::from_ymd_opt(year, month, day.parse().ok()?)
 }
 
 /// `21,000` → `21000`, `-1,234.5` → `-1234.5`; anything not grouped in threes is left alone,

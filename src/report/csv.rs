@@ -3,13 +3,16 @@
 //!
 //! Records are built by hand rather than through serde so the column order and the
 //! rendering of lists and empty ids are fixed here, in one place.
+//!
+//! It owns only this file's shape; row order and atomic replacement are the writer's and
+//! `crate::atomic`'s.
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
-use super::atomic::AtomicFile;
 use super::{ReportError, RowOutcome, RowSink};
+use crate::atomic::AtomicFile;
 
 /// The report's columns, in order. The first five are the documented contract.
 pub const COLUMNS: [&str; 9] = [
@@ -53,8 +56,8 @@ impl RowSink for CsvReport {
         let CsvReport { file, out } = *self;
         let writer = out
             .into_inner()
-            .map_err(|e| super::atomic::io_error(file.path(), e.into_error()))?;
-        file.persist(writer)
+            .map_err(|e| super::io_error(file.path(), e.into_error()))?;
+        Ok(file.persist(writer)?)
     }
 }
 

@@ -9,8 +9,9 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
-use super::atomic::{io_error, AtomicFile};
+use super::io_error;
 use super::ReportError;
+use crate::atomic::AtomicFile;
 
 /// The reserved header of the error column. Chosen so it cannot be mistaken for a CRM
 /// attribute; the importer's header mapping must ignore a column with this name.
@@ -72,7 +73,7 @@ impl FailuresWriter {
         let writer = out
             .into_inner()
             .map_err(|e| io_error(file.path(), e.into_error()))?;
-        file.persist(writer)
+        Ok(file.persist(writer)?)
     }
 }
 

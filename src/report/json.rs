@@ -3,13 +3,17 @@
 //! Rows are streamed into the temporary file one by one (memory stays flat) and the closing
 //! bracket is written at finish, just before the rename, so the file at the report path is
 //! always a complete, parseable array.
+//!
+//! It owns only this file's shape; row order and atomic replacement are the writer's and
+//! `crate::atomic`'s.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use super::atomic::{io_error, AtomicFile};
+use super::io_error;
 use super::{ReportError, RowOutcome, RowSink};
+use crate::atomic::AtomicFile;
 
 pub(crate) struct JsonReport {
     file: AtomicFile,
@@ -45,6 +49,6 @@ impl RowSink for JsonReport {
         let JsonReport { file, mut out, .. } = *self;
         out.write_all(b"\n]\n")
             .map_err(|e| io_error(file.path(), e))?;
-        file.persist(out)
+        Ok(file.persist(out)?)
     }
 }

@@ -16,7 +16,6 @@
 //! or nothing, never half a file (the journal is what survives a crash; `--resume` rebuilds
 //! the full report from it).
 
-pub(crate) mod atomic;
 mod csv;
 mod failures;
 mod json;
@@ -232,6 +231,20 @@ pub enum ReportError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl From<crate::atomic::AtomicError> for ReportError {
+    fn from(err: crate::atomic::AtomicError) -> ReportError {
+        let path = err.path().to_path_buf();
+        io_error(&path, err.into_io())
+    }
+}
+
+pub(crate) fn io_error(path: &std::path::Path, source: std::io::Error) -> ReportError {
+    ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// One report file format: receives rows already in order.

@@ -8,7 +8,7 @@ use super::entries::{
     self, done, locate, render, store_entry, Failure, FieldError, NameKey, Writes, COMPANY, CONTACT,
 };
 use super::servlet::{Command, Params};
-use super::store::Tx;
+use super::store::{Entry, Tx};
 use super::values::{self, find_option, Lookup};
 use crate::schema::{AttrKind, Attribute, Schema, TableSchema};
 
@@ -126,16 +126,17 @@ fn contact_company(schema: &Schema) -> Result<(&TableSchema, &Attribute), Failur
     Ok((contacts, attr))
 }
 
-fn entry_name(tx: &Tx, table: &str, id: i64) -> Result<String, Failure> {
-    Ok(tx.entry_name(table, id)?.unwrap_or_default())
-}
-
-fn set_contact(tx: &Tx, schema: &Schema, params: &Params) -> Result<Value, Failure> {
-    let (contacts, attr) = contact_company(schema)?;
-    let company = locate(tx, params, &COMPANY)?;
-    let contact = locate(tx, params, &CONTACT)?;
+/// Stores `value` (an id in parentheses, or empty) in a contact's company reference, for
+/// `setcontact` and `unsetcontact`; returns the contact's id.
+fn store_company_ref(
+    tx: &Tx,
+    schema: &Schema,
+    (contacts, attr): (&TableSchema, &Attribute),
+    contact: Entry,
+    value: String,
+) -> Result<i64, Failure> {
     let writes = Writes {
-        values: vec![(attr, format!("({})", company.id))],
+        values: vec![(attr, value)],
         errors: Vec::new(),
     };
     store_entry(
@@ -146,10 +147,28 @@ fn set_contact(tx: &Tx, schema: &Schema, params: &Params) -> Result<Value, Failu
         contact.values,
         writes,
     )?;
+    Ok(contact.id)
+}
+
+fn entry_name(tx: &Tx, table: &str, id: i64) -> Result<String, Failure> {
+    Ok(tx.entry_name(table, id)?.unwrap_or_default())
+}
+
+fn set_contact(tx: &Tx, schema: &Schema, params: &Params) -> Result<Value, Failure> {
+    let (contacts, attr) = contact_company(schema)?;
+    let company = locate(tx, params, &COMPANY)?;
+    let contact = locate(tx, params, &CONTACT)?;
+    let contact_id = store_company_ref(
+        tx,
+        schema,
+        (contacts, attr),
+        contact,
+        format!("({})", company.id),
+    )?;
     let message = format!(
         "company {} set for contact {}",
         entry_name(tx, "CLIENTS", company.id)?,
-        entry_name(tx, "CONTACTS", contact.id)?
+        entry_name(tx, "CONTACTS", contact_id)?
     );
     Ok(done(&message, &[]))
 }
@@ -165,21 +184,10 @@ fn unset_contact(tx: &Tx, schema: &Schema, params: &Params) -> Result<Value, Fai
         Some(id) => entry_name(tx, "CLIENTS", id)?,
         None => String::new(),
     };
-    let writes = Writes {
-        values: vec![(attr, String::new())],
-        errors: Vec::new(),
-    };
-    store_entry(
-        tx,
-        schema,
-        contacts,
-        Some(contact.id),
-        contact.values,
-        writes,
-    )?;
+    let contact_id = store_company_ref(tx, schema, (contacts, attr), contact, String::new())?;
     let message = format!(
         "company {company} unset for contact {}",
-        entry_name(tx, "CONTACTS", contact.id)?
+        entry_name(tx, "CONTACTS", contact_id)?
     );
     Ok(done(&message, &[]))
 }

@@ -4,6 +4,7 @@
 //!
 //! Everything runs inside the caller's transaction; failures are [`Failure`] values that the
 //! server turns into the documented answers.
+//! Nothing here speaks HTTP or knows which command is running beyond what it is handed.
 
 use std::collections::BTreeMap;
 

@@ -5,6 +5,9 @@
 //! must close the connection without any answer: a handler marks its response with
 //! [`CloseWithoutAnswer`] and the connection service turns that mark into an error, on which
 //! hyper drops the connection unanswered.
+//!
+//! It must not interpret commands (that is `servlet` and `commands`); it only opens the store
+//! transaction they run in.
 
 use std::sync::Arc;
 use std::time::Duration;

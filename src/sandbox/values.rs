@@ -186,6 +186,9 @@ fn parse_checkbox(raw: &str) -> Option<bool> {
 }
 
 /// Parses a date in the instance's format (day padded or not, two- or four-digit year) or ISO.
+///
+/// Deliberately separate from `crate::validate::date` (the client side's reader), for the
+/// same reason as [`fold_name`]: the sandbox stands in for the server.
 pub fn parse_date(raw: &str, date_format: &str) -> Option<NaiveDate> {
     let raw = raw.trim();
     if let Ok(date) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
@@ -234,6 +237,10 @@ pub fn group_thousands(number: &str) -> String {
 
 /// Folds an attribute name for matching: trimmed, lower-case, Cyrillic look-alikes as Latin
 /// (the document's own example writes "Сompany Name" with a Cyrillic "С").
+///
+/// `crate::map::fold` does the same job on the client side. This copy is deliberate: the
+/// sandbox and the client must agree through docs/api-notes.md, not through shared code (see
+/// docs/design.md), so a mistake in one shows up as a test failure against the other.
 pub fn fold_name(name: &str) -> String {
     name.trim()
         .chars()

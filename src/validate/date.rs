@@ -5,6 +5,8 @@
 //! Only the directives CRM date formats use are understood: `%d %e %m %b %B %y %Y`; any
 //! other character is a literal. Two-digit years pivot as the CRM does (`69`–`99` → 19xx,
 //! `00`–`68` → 20xx), so such a format can only hold dates from 1969 to 2068.
+//!
+//! It knows dates only: which attribute is a date and what a message says is `check`'s job.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -121,7 +123,9 @@ impl DateFormat {
         self.write(NaiveDate::from_ymd_opt(2020, 5, 7).expect("a valid constant date"))
     }
 
-    fn parse(&self, text: &str) -> Option<NaiveDate> {
+    /// Reads `text` in this format only (no ISO, no range check). The export reads stored
+    /// values with it too, so the client side has one reader of the instance format.
+    pub fn parse(&self, text: &str) -> Option<NaiveDate> {
         let mut rest = text;
         let (mut day, mut month, mut year) = (None, None, None);
         for item in &self.items {

@@ -552,15 +552,12 @@ impl Validator {
                 continue;
             }
             let Some(value) = row.value(i) else { continue };
+            let problem = |message: String| {
+                RowProblem::new(file, row.row(), &field.header, row.raw(i), message)
+            };
             if let Some(first) = cx.seen.insert(i, value.readback, row.row()) {
                 let message = format!("is also in row {first}; {} must be unique", field.name);
-                out.push(RowProblem::new(
-                    file,
-                    row.row(),
-                    &field.header,
-                    row.raw(i),
-                    message,
-                ));
+                out.push(problem(message));
                 continue;
             }
             let other = cx
@@ -572,13 +569,7 @@ impl Validator {
                     "is already used by entry {} in the CRM; {} must be unique",
                     entry.id, field.name
                 );
-                out.push(RowProblem::new(
-                    file,
-                    row.row(),
-                    &field.header,
-                    row.raw(i),
-                    message,
-                ));
+                out.push(problem(message));
             }
         }
     }

@@ -1,18 +1,44 @@
 //! The shared test harness: an in-process sandbox on 127.0.0.1:0, a temporary working
 //! directory, and the real `crm-bulk` binary run with an isolated environment pointed at that
-//! sandbox. Every integration test file includes it with `mod common;`.
+//! sandbox; plus the helpers several test files need (reading a report or any CSV, generating
+//! input files, raw servlet calls, the sandbox's field codes). Every integration test file
+//! includes it with `mod common;`. It must not hold assertions about one subcommand: those
+//! belong in that subcommand's test file.
 #![allow(dead_code)]
 
+pub mod read;
+pub mod sandbox;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use crm_bulk::sandbox::{Sandbox, SandboxConfig};
+use crm_bulk::sandbox::{FaultSpec, Sandbox, SandboxConfig};
 use tempfile::TempDir;
 
 /// The default sandbox credentials (see `SandboxConfig::default`).
 pub const API_KEY: &str = "sandbox-key";
 pub const TOKEN: &str = "sandbox-token";
 pub const USER: &str = "admin";
+
+/// The default sandbox schema's tables, in its order.
+pub const DEFAULT_TABLES: [&str; 5] = [
+    "companies",
+    "contacts",
+    "products",
+    "transactions",
+    "budget",
+];
+
+/// The arguments of [`Harness::import_companies`]: a fast load of `companies.csv`.
+pub const IMPORT_COMPANIES: &[&str] = &[
+    "import",
+    "companies.csv",
+    "--table",
+    "companies",
+    "--rate",
+    "5000",
+];
 
 pub struct Harness {
     pub sandbox: Sandbox,
@@ -31,6 +57,15 @@ impl Harness {
         Harness { sandbox, dir }
     }
 
+    /// A sandbox that injects `spec` faults (see `FaultSpec::parse`) with a fixed seed.
+    pub fn faulty(spec: &str, seed: u64) -> Harness {
+        Harness::with(SandboxConfig {
+            faults: FaultSpec::parse(spec).expect("fault spec"),
+            seed,
+            ..SandboxConfig::default()
+        })
+    }
+
     pub fn base_url(&self) -> String {
         self.sandbox.base_url()
     }
@@ -38,7 +73,13 @@ impl Harness {
     /// The `crm-bulk` binary, run in the temp dir, with every CRM_* variable of the outer
     /// environment removed and the sandbox's connection set.
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("crm-bulk").expect("binary built");
+        Command::from_std(self.process())
+    }
+
+    /// The same as [`Harness::cmd`], as a plain `std::process::Command`, for tests that must
+    /// spawn the binary and signal or kill it.
+    pub fn process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("crm-bulk"));
         for (key, _) in std::env::vars() {
             if key.starts_with("CRM_") {
                 cmd.env_remove(key);
@@ -51,6 +92,42 @@ impl Harness {
             .env("CRM_TOKEN", TOKEN)
             .env("NO_COLOR", "1");
         cmd
+    }
+
+    /// `crm-bulk import companies.csv --table companies --rate 5000` followed by `extra`.
+    pub fn import_companies(&self, extra: &[&str]) -> Command {
+        let mut cmd = self.cmd();
+        cmd.args(IMPORT_COMPANIES).args(extra);
+        cmd
+    }
+
+    /// The `--help` text of a subcommand (which must print it and exit 0).
+    pub fn help(&self, subcommand: &str) -> String {
+        let out = self.cmd().args([subcommand, "--help"]).assert().success();
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    }
+
+    /// The report (or any CSV) `name` in the temp dir, one map per row.
+    pub fn report(&self, name: &str) -> Vec<Row> {
+        read_report(&self.path(name))
+    }
+
+    /// Every company the sandbox holds, as `getcompanies` lists them.
+    pub fn companies(&self) -> Vec<serde_json::Value> {
+        self.api("getcompanies", &[])["companies"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Names of the files in the temp dir (temporary leftovers included), sorted.
+    pub fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
+            .expect("read dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
     }
 
     /// Writes a file into the temp dir and returns its path.
@@ -166,4 +243,64 @@ pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
+}
+
+/// One report row: column header to cell.
+pub type Row = BTreeMap<String, String>;
+
+/// Reads a CSV report into one map per row.
+pub fn read_report(path: &Path) -> Vec<Row> {
+    let mut reader = csv::Reader::from_path(path).expect("report exists");
+    reader
+        .deserialize()
+        .map(|r| r.expect("report row"))
+        .collect()
+}
+
+/// The `status` column of report rows.
+pub fn statuses(rows: &[Row]) -> Vec<String> {
+    rows.iter().map(|r| r["status"].clone()).collect()
+}
+
+/// A CSV file as its header and its rows, cells in file order.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_path(path).expect("opens as CSV");
+    let headers = reader
+        .headers()
+        .expect("headers")
+        .iter()
+        .map(String::from)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.expect("record").iter().map(String::from).collect())
+        .collect();
+    (headers, rows)
+}
+
+/// The cells of the column headed `name`.
+pub fn column<'a>(headers: &[String], rows: &'a [Vec<String>], name: &str) -> Vec<&'a str> {
+    let i = headers
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no {name} in {headers:?}"));
+    rows.iter().map(|r| r[i].as_str()).collect()
+}
+
+/// A companies CSV of `rows` rows: `Company 00000,ERP-00000`, and so on.
+pub fn companies_file(rows: usize) -> String {
+    let mut text = String::from("Name,ERP ID\n");
+    for i in 0..rows {
+        text.push_str(&format!("Company {i:05},ERP-{i:05}\n"));
+    }
+    text
+}
+
+/// As [`companies_file`], with a `Website` column (`https://c0.example`, ...).
+pub fn companies_file_with_websites(rows: usize) -> String {
+    let mut text = String::from("Name,ERP ID,Website\n");
+    for i in 0..rows {
+        text.push_str(&format!("Company {i:05},ERP-{i:05},https://c{i}.example\n"));
+    }
+    text
 }

@@ -1,7 +1,8 @@
-//! Helpers shared by the sandbox's integration tests: raw servlet calls and answer checks.
-#![allow(dead_code)]
+//! Raw servlet calls, answer checks and the default schema's field codes, for tests that talk
+//! to the sandbox directly. It must not use crm-bulk's client: these tests check the sandbox
+//! against the vendor's document, independently of our side.
 
-use crate::common::{self, Harness};
+use super::{http_get_json, Harness};
 use serde_json::{json, Value};
 
 pub const STATUS: &str = "clients_field_16f2eb8c-3620-42dd-ac8c-1a643c1612a4";
@@ -34,7 +35,7 @@ pub fn call_as(
             q.append_pair(k, v);
         }
     }
-    common::http_get_json(url.as_str())
+    http_get_json(url.as_str())
 }
 
 pub fn details(v: &Value) -> &str {
