@@ -3,7 +3,8 @@
 //!
 //! Run with `cargo bench --bench export`. The populated sandbox database is kept in
 //! `target/bench-export-<rows>.db` so later runs skip the slow part (100,000 addcompany calls).
-//! Prints one line per format: median wall time of 3 runs, rows per second, file size.
+//! Prints one line per format: median wall time of 3 runs, rows per second, file size, and
+//! (when `/usr/bin/time` exists) the median CPU time and peak RSS of the export process.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -42,14 +43,27 @@ fn main() -> anyhow::Result<()> {
     println!("export of {rows} companies, median of {RUNS} runs (release binary, whole process)");
     for ext in ["csv", "ndjson", "json", "xlsx"] {
         let out = out_dir.path().join(format!("companies.{ext}"));
-        let mut times: Vec<Duration> = (0..RUNS)
+        let mut runs: Vec<Run> = (0..RUNS)
             .map(|_| run_export(&sandbox.base_url(), &out))
             .collect::<Result<_, _>>()?;
-        times.sort();
-        let median = times[RUNS / 2];
         let size = std::fs::metadata(&out)?.len();
+        runs.sort_by_key(|r| r.wall);
+        let median = runs[RUNS / 2].wall;
+        let mut usage: Vec<(f64, u64)> = runs.iter().filter_map(|r| r.usage).collect();
+        let measured = match usage.len() {
+            0 => String::new(),
+            n => {
+                usage.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let cpu = usage[n / 2].0;
+                let peak = usage.iter().map(|u| u.1).max().unwrap_or(0);
+                format!(
+                    "  CPU {cpu:>5.2} s  peak RSS {:>5.0} MB",
+                    peak as f64 / 1024.0
+                )
+            }
+        };
         println!(
-            "{ext:>6}: {:>6.2} s  {:>8.0} rows/s  {:>6.1} MB",
+            "{ext:>6}: {:>6.2} s  {:>8.0} rows/s  {:>6.1} MB{measured}",
             median.as_secs_f64(),
             rows as f64 / median.as_secs_f64(),
             size as f64 / 1e6
@@ -58,18 +72,51 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_export(base_url: &str, out: &std::path::Path) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    let status = Command::new(env!("CARGO_BIN_EXE_crm-bulk"))
+/// One export: its wall time, and (user + system CPU seconds, peak RSS in KiB) when
+/// `/usr/bin/time` could measure them.
+struct Run {
+    wall: Duration,
+    usage: Option<(f64, u64)>,
+}
+
+const TIME: &str = "/usr/bin/time";
+
+fn run_export(base_url: &str, out: &std::path::Path) -> anyhow::Result<Run> {
+    let timed = std::path::Path::new(TIME).exists();
+    let mut command = if timed {
+        let mut c = Command::new(TIME);
+        c.args(["-f", "usage %U %S %M", env!("CARGO_BIN_EXE_crm-bulk")]);
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_crm-bulk"))
+    };
+    command
         .args(["-q", "export", "companies", "--out"])
         .arg(out)
         .env("CRM_URL", base_url)
         .env("CRM_USER", USER)
         .env("CRM_API_KEY", KEY)
-        .env("CRM_TOKEN", TOKEN)
-        .status()?;
-    anyhow::ensure!(status.success(), "export failed: {status}");
-    Ok(started.elapsed())
+        .env("CRM_TOKEN", TOKEN);
+    let started = Instant::now();
+    let output = command.output()?;
+    let wall = started.elapsed();
+    anyhow::ensure!(
+        output.status.success(),
+        "export failed: {}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let usage = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("usage ").map(str::to_string))
+        .and_then(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let user: f64 = f.first()?.parse().ok()?;
+            let system: f64 = f.get(1)?.parse().ok()?;
+            Some((user + system, f.get(2)?.parse().ok()?))
+        });
+    Ok(Run { wall, usage })
 }
 
 fn servlet(base_url: &str) -> String {

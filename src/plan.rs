@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -27,6 +28,10 @@ use crate::validate::{
 
 /// Chunks smaller than this are converted on the calling thread.
 const PARALLEL_MIN_ROWS: usize = 2048;
+
+/// Rows per step of a chunk's pipeline: one batch is planned (in file order, one thread)
+/// while the next is converted, so neither core waits for the other's half of the work.
+const PIPELINE_BATCH: usize = 1024;
 
 /// What a run does with rows whose key exists or does not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -222,7 +227,8 @@ impl fmt::Display for RowPlan {
 /// Plans the rows of one file, in file order.
 #[derive(Debug)]
 pub struct Planner {
-    validator: Validator,
+    /// Shared with the threads that convert the next batch while this one is planned.
+    validator: Arc<Validator>,
     mode: Mode,
     empty: EmptyPolicy,
     key: Option<usize>,
@@ -294,7 +300,7 @@ impl Planner {
             );
         }
         Ok(Planner {
-            validator,
+            validator: Arc::new(validator),
             mode: options.mode,
             empty: options.empty,
             key,
@@ -327,24 +333,34 @@ impl Planner {
 
     /// Plans a chunk of rows: converted in parallel, planned in order. The result is in
     /// input order.
+    ///
+    /// Planning must run in file order on one thread, so a large chunk goes through a
+    /// pipeline of batches: batch `k` is planned while batch `k + 1` is converted on the
+    /// other threads.
     pub fn plan_chunk(&mut self, records: Vec<Record>) -> Vec<RowPlan> {
-        let converted: Vec<Converted> = if records.len() >= PARALLEL_MIN_ROWS {
-            let validator = &self.validator;
-            records
+        if records.len() < PARALLEL_MIN_ROWS {
+            return records.into_iter().map(|r| self.plan(r)).collect();
+        }
+        let validator = Arc::clone(&self.validator);
+        let convert = |batch: Vec<Record>| -> Vec<Converted> {
+            batch
                 .into_par_iter()
-                .with_min_len(256)
+                .with_min_len(128)
                 .map(|r| validator.convert(r))
                 .collect()
-        } else {
-            records
-                .into_iter()
-                .map(|r| self.validator.convert(r))
-                .collect()
         };
-        converted
-            .into_iter()
-            .map(|c| self.plan_converted(c))
-            .collect()
+        let mut plans = Vec::with_capacity(records.len());
+        let mut rest = records.into_iter();
+        let mut pending = convert(rest.by_ref().take(PIPELINE_BATCH).collect());
+        while !pending.is_empty() {
+            let next: Vec<Record> = rest.by_ref().take(PIPELINE_BATCH).collect();
+            let current = std::mem::take(&mut pending);
+            let plan_current = || {
+                plans.extend(current.into_iter().map(|c| self.plan_converted(c)));
+            };
+            ((), pending) = rayon::join(plan_current, || convert(next));
+        }
+        plans
     }
 
     /// Plans one row.

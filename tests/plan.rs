@@ -537,3 +537,60 @@ fn chunks_are_planned_in_input_order_with_duplicates_found_across_threads() {
     };
     assert!(problems[0].message.contains("same key as row 44"));
 }
+
+#[test]
+fn a_chunk_gets_the_same_plans_as_its_rows_one_by_one() {
+    // Mixed rows over several pipeline batches: updates, unchanged rows, invalid cells,
+    // in-file duplicates far apart, options by label and by id.
+    let headers = ["Name", "Website", "Type", "ERP ID"];
+    let existing = || vec![acme(), entry("18", &[("org_name", "Globex")])];
+    let new = || planner(&headers, existing(), Mode::Upsert, EmptyPolicy::Clear);
+    let types = ["Lead", "customer", "2", "Nonsense", ""];
+    let rows: Vec<Vec<String>> = (0..7000u64)
+        .map(|i| {
+            let name = match i % 1000 {
+                7 => "acme".to_string(),
+                8 => " Globex ".to_string(),
+                9 => format!("Company {}", i / 3),
+                _ => format!("Company {i}"),
+            };
+            let site = if i % 11 == 0 { "not a url" } else { "acme.com" };
+            let erp = if i % 13 == 0 {
+                String::new()
+            } else {
+                format!("E-{i}")
+            };
+            vec![name, site.into(), types[(i % 5) as usize].into(), erp]
+        })
+        .collect();
+    let records = || -> Vec<Record> {
+        rows.iter()
+            .enumerate()
+            .map(|(i, cells)| Record {
+                row: i as u64 + 2,
+                values: cells.clone(),
+            })
+            .collect()
+    };
+    let mut one_by_one = new();
+    let expected: Vec<(Option<String>, Action)> = records()
+        .into_iter()
+        .map(|r| {
+            let plan = one_by_one.plan(r);
+            (plan.key.clone(), plan.action)
+        })
+        .collect();
+    let mut chunked = new();
+    let got: Vec<(Option<String>, Action)> = chunked
+        .plan_chunk(records())
+        .into_iter()
+        .map(|plan| (plan.key.clone(), plan.action))
+        .collect();
+    assert!(expected
+        .iter()
+        .any(|(_, a)| matches!(a, Action::Invalid(_))));
+    assert!(expected
+        .iter()
+        .any(|(_, a)| matches!(a, Action::Update { .. })));
+    assert_eq!(got, expected);
+}

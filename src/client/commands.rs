@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use super::response::{details_text, parse_entries, parse_entry, parse_id, parse_transactions};
+use super::response::{details_text, parse_entry, parse_id, parse_transactions};
 use super::tables::{crm_params, ADD_PREFIX};
 use super::{encode, CallKind, Client, Entry, TransactionRow, UpsertOutcome};
 use crate::schema::TableSchema;
@@ -49,8 +49,8 @@ fn new_id(command: &str, answer: &Map<String, Value>) -> Result<String, ApiError
 impl Client {
     /// `getcompanies`: every company.
     pub async fn get_companies(&self, table: &TableSchema) -> Result<Vec<Entry>, ApiError> {
-        let answer = self.call("getcompanies", CallKind::Read, &[]).await?;
-        parse_entries(&answer, "companies", table)
+        self.call_list("getcompanies", &[], "companies", table)
+            .await
     }
 
     /// `getcompanybyname` by id or name.
@@ -101,8 +101,7 @@ impl Client {
 
     /// `getcontacts`: every contact.
     pub async fn get_contacts(&self, table: &TableSchema) -> Result<Vec<Entry>, ApiError> {
-        let answer = self.call("getcontacts", CallKind::Read, &[]).await?;
-        parse_entries(&answer, "contacts", table)
+        self.call_list("getcontacts", &[], "contacts", table).await
     }
 
     /// `getcontactbyname` by id or name (a name names the contact with the lowest id).
@@ -210,8 +209,8 @@ impl Client {
     ) -> Result<Vec<Entry>, ApiError> {
         let mut params = vec![("tableName".to_string(), table.table.clone())];
         params.extend(crm_params(pairs));
-        let answer = self.call("searchEntities", CallKind::Read, &params).await?;
-        parse_entries(&answer, "records", table)
+        self.call_list("searchEntities", &params, "records", table)
+            .await
     }
 
     /// `updateOrCreateEntity` with `(attribute name, value)` pairs: updates the entry whose

@@ -12,6 +12,7 @@ mod commands;
 pub mod config;
 pub mod connect;
 pub mod error;
+pub mod listing;
 mod ops;
 pub mod pacing;
 pub mod response;
@@ -165,6 +166,43 @@ impl Client {
         kind: CallKind,
         params: &[(String, String)],
     ) -> Result<Map<String, Value>, ApiError> {
+        let url = self.servlet_url(command, params);
+        self.send(
+            command,
+            kind,
+            || self.inner.http.get(&url),
+            |answer| servlet_answer(command, answer),
+        )
+        .await
+    }
+
+    /// Calls a listing command and parses its answer straight into the entries under `key`
+    /// (`companies`, `contacts`, `records`), never holding the whole answer as a JSON tree.
+    pub async fn call_list(
+        &self,
+        command: &str,
+        params: &[(String, String)],
+        key: &str,
+        table: &crate::schema::TableSchema,
+    ) -> Result<Vec<Entry>, ApiError> {
+        let url = self.servlet_url(command, params);
+        self.send(
+            command,
+            CallKind::Read,
+            || self.inner.http.get(&url),
+            |answer| {
+                if answer.status.is_success() {
+                    listing::parse_list_answer(command, &answer.body, key, table)
+                } else {
+                    servlet_answer(command, answer)
+                        .and_then(|object| response::parse_entries(&object, key, table))
+                }
+            },
+        )
+        .await
+    }
+
+    fn servlet_url(&self, command: &str, params: &[(String, String)]) -> String {
         let mut url = format!(
             "{}{SERVLET_PATH}?apiKey={}&userName={}&command={}",
             self.inner.base,
@@ -178,13 +216,7 @@ impl Client {
             url.push('=');
             url.push_str(&encode(value));
         }
-        self.send(
-            command,
-            kind,
-            || self.inner.http.get(&url),
-            |answer| servlet_answer(command, answer),
-        )
-        .await
+        url
     }
 
     /// GETs a REST endpoint (path and query under the base URL) with the Jira credentials.
@@ -306,15 +338,57 @@ async fn attempt(request: reqwest::RequestBuilder) -> Result<Answer, Failure> {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
     let location = header(reqwest::header::LOCATION).map(|l| redact_text(&l));
-    let body = response
-        .text()
-        .await
-        .map_err(|e| Failure::NoAnswer(describe(e)))?;
+    let charset = header(reqwest::header::CONTENT_TYPE).and_then(|t| charset_of(&t));
+    let body = read_body(response, charset.as_deref()).await?;
     Ok(Answer {
         status,
         retry_after,
         location,
         body,
+    })
+}
+
+/// Reads the whole body into one buffer (sized by Content-Length) and decodes it as
+/// `reqwest::Response::text` does (the charset of Content-Type, else UTF-8, lossy), without
+/// the second copy that `text` makes: a list answer can be 100 MB.
+async fn read_body(
+    mut response: reqwest::Response,
+    charset: Option<&str>,
+) -> Result<String, Failure> {
+    const MAX_PREALLOCATED: u64 = 256 << 20;
+    let capacity = response.content_length().unwrap_or(0).min(MAX_PREALLOCATED);
+    let mut bytes = Vec::with_capacity(capacity as usize);
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| Failure::NoAnswer(describe(e)))?
+    {
+        bytes.extend_from_slice(&chunk);
+    }
+    // A byte-order mark wins over the header, as in `text`.
+    let encoding = match encoding_rs::Encoding::for_bom(&bytes) {
+        Some((bom, len)) => {
+            bytes.drain(..len);
+            bom
+        }
+        None => charset
+            .and_then(|c| encoding_rs::Encoding::for_label(c.as_bytes()))
+            .unwrap_or(encoding_rs::UTF_8),
+    };
+    if encoding == encoding_rs::UTF_8 {
+        return Ok(String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()));
+    }
+    Ok(encoding.decode_without_bom_handling(&bytes).0.into_owned())
+}
+
+/// The `charset` parameter of a Content-Type value.
+fn charset_of(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"').to_string())
     })
 }
 

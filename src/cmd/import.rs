@@ -622,7 +622,7 @@ impl Feeder {
         cells: &[String],
         upsert_table: bool,
     ) -> Option<(String, WriteOp, Action, Vec<String>)> {
-        let names = |values: &[(crate::schema::Attribute, String)]| {
+        let names = |values: &[(Arc<crate::schema::Attribute>, String)]| {
             values
                 .iter()
                 .map(|(a, _)| a.name.clone())
@@ -702,12 +702,18 @@ impl Feeder {
     }
 }
 
-fn codes(values: Vec<(crate::schema::Attribute, String)>) -> Vec<(String, String)> {
-    values.into_iter().map(|(a, v)| (a.code, v)).collect()
+fn codes(values: Vec<(Arc<crate::schema::Attribute>, String)>) -> Vec<(String, String)> {
+    values
+        .into_iter()
+        .map(|(a, v)| (a.code.clone(), v))
+        .collect()
 }
 
-fn pairs(values: Vec<(crate::schema::Attribute, String)>) -> Vec<(String, String)> {
-    values.into_iter().map(|(a, v)| (a.name, v)).collect()
+fn pairs(values: Vec<(Arc<crate::schema::Attribute>, String)>) -> Vec<(String, String)> {
+    values
+        .into_iter()
+        .map(|(a, v)| (a.name.clone(), v))
+        .collect()
 }
 
 fn key_of(prepared: &Prepared, cells: &[String]) -> String {

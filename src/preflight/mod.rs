@@ -233,12 +233,9 @@ pub fn pass1(
         }
     }
     let mut tally = Tally::default();
-    for_each_record(prepared, options, |_, record| {
-        if (pass.skip_rows)(record.row) {
-            return Ok(());
-        }
+    for_each_checked(options, &mut checker, pass.skip_rows, |_, checked, _| {
         tally.rows += 1;
-        if let (Checked::Invalid { problems, .. }, _) = checker.check(record) {
+        if let Checked::Invalid { problems, .. } = checked {
             tally.invalid += 1;
             if pass.print_problems {
                 for problem in &problems {
@@ -266,6 +263,51 @@ pub fn for_each_record(
     Ok(())
 }
 
+/// Rows checked together, so that their cells are converted on several cores.
+const CHECK_CHUNK: usize = 16_384;
+
+/// Streams the file's rows through `checker` in chunks (cells converted in parallel, rows
+/// planned in file order) and hands each verdict, in file order, to `visit` with the row's
+/// sequence number. Rows `skip` names are left out unchecked. A read error stops the run
+/// once the rows before it were visited.
+pub fn for_each_checked(
+    options: &CheckOptions,
+    checker: &mut RowChecker,
+    skip: &dyn Fn(u64) -> bool,
+    mut visit: impl FnMut(u64, Checked, Record) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut records = read::open(&options.file, &options.read)?.enumerate();
+    let mut exhausted = false;
+    while !exhausted {
+        let (mut seqs, mut batch) = (Vec::new(), Vec::with_capacity(CHECK_CHUNK));
+        let mut failure = None;
+        while batch.len() < CHECK_CHUNK {
+            match records.next() {
+                None => {
+                    exhausted = true;
+                    break;
+                }
+                Some((_, Err(err))) => {
+                    failure = Some(err);
+                    break;
+                }
+                Some((seq, Ok(record))) if !skip(record.row) => {
+                    seqs.push(seq as u64);
+                    batch.push(record);
+                }
+                Some(_) => {}
+            }
+        }
+        for (seq, (checked, record)) in seqs.into_iter().zip(checker.check_chunk(batch)) {
+            visit(seq, checked, record)?;
+        }
+        if let Some(err) = failure {
+            return Err(err.into());
+        }
+    }
+    Ok(())
+}
+
 /// How a dry run presents itself.
 pub struct DryRun {
     pub show_mapping: bool,
@@ -288,9 +330,8 @@ pub async fn dry_run(client: &Client, options: &CheckOptions, how: DryRun) -> an
     let tally = pass1(&prepared, options, &pass)?;
     let mut writer = ReportWriter::create(report_options(&prepared, options))?;
     let mut checker = RowChecker::new(&prepared, options)?;
-    for_each_record(&prepared, options, |seq, record| {
+    for_each_checked(options, &mut checker, &never, |seq, checked, record| {
         let row = record.row;
-        let (checked, record) = checker.check(record);
         let outcome = dry_outcome(checked, row);
         let cells = if outcome.status.is_failure() {
             record.values

@@ -30,7 +30,8 @@ pub fn mode_name(mode: Mode) -> &'static str {
     }
 }
 
-/// A row's verdict and plan. Values are (attribute, wire value) pairs.
+/// A row's verdict and plan. Values are (attribute, wire value) pairs; the attributes are
+/// shared with the checker (an `Arc` each), not copied per row.
 #[derive(Debug, Clone)]
 pub enum Checked {
     Invalid {
@@ -39,12 +40,12 @@ pub enum Checked {
     },
     Create {
         key: String,
-        values: Vec<(Attribute, String)>,
+        values: Vec<(Arc<Attribute>, String)>,
     },
     Update {
         key: String,
         id: String,
-        values: Vec<(Attribute, String)>,
+        values: Vec<(Arc<Attribute>, String)>,
         /// CONTACTS: the company id to link with `setcontact`, when it changed.
         link_company: Option<String>,
         /// The entry's stored name (what `updateOrCreateEntity` matches by).
@@ -76,16 +77,19 @@ pub fn existing_entry(entry: &Entry) -> ExistingEntry {
 }
 
 /// Checks rows one by one, in file order.
-pub struct RowChecker<'a> {
-    prepared: &'a Prepared,
+pub struct RowChecker {
     planner: Planner,
     /// Stored names by entry id, for `updateOrCreateEntity` updates.
     names: HashMap<String, String>,
+    /// The table's attributes by code, shared by every row's values.
+    attributes: HashMap<String, Arc<Attribute>>,
+    /// The attribute of each of the validator's fields (by position), for creates.
+    field_attributes: Vec<Option<Arc<Attribute>>>,
     contacts: bool,
 }
 
-impl<'a> RowChecker<'a> {
-    pub fn new(prepared: &'a Prepared, options: &CheckOptions) -> anyhow::Result<RowChecker<'a>> {
+impl RowChecker {
+    pub fn new(prepared: &Prepared, options: &CheckOptions) -> anyhow::Result<RowChecker> {
         let companies = (!prepared.companies.is_empty() || has_company(prepared))
             .then(|| Arc::new(NameIndex::new(prepared.companies.iter().cloned())));
         let validate = ValidateOptions {
@@ -111,10 +115,23 @@ impl<'a> RowChecker<'a> {
             .iter()
             .filter_map(|e| e.text(&name_code).map(|n| (e.id.clone(), n.to_string())))
             .collect();
+        let attributes: HashMap<String, Arc<Attribute>> = prepared
+            .table
+            .attributes
+            .iter()
+            .map(|a| (a.code.clone(), Arc::new(a.clone())))
+            .collect();
+        let field_attributes = planner
+            .validator()
+            .fields()
+            .iter()
+            .map(|f| attributes.get(&*f.code).cloned())
+            .collect();
         Ok(RowChecker {
-            prepared,
             planner,
             names,
+            attributes,
+            field_attributes,
             contacts: prepared.table.table == "CONTACTS",
         })
     }
@@ -140,6 +157,19 @@ impl<'a> RowChecker<'a> {
         (checked, plan.values.into_record())
     }
 
+    /// Checks a chunk of rows (in file order) with the cells of several rows converted in
+    /// parallel; the same verdicts as [`check`](Self::check) row by row.
+    pub fn check_chunk(&mut self, records: Vec<Record>) -> Vec<(Checked, Record)> {
+        let plans = self.planner.plan_chunk(records);
+        plans
+            .into_iter()
+            .map(|plan| {
+                let checked = self.translate(&plan);
+                (checked, plan.values.into_record())
+            })
+            .collect()
+    }
+
     fn translate(&self, plan: &RowPlan) -> Checked {
         let key = plan.key.clone().unwrap_or_default();
         match &plan.action {
@@ -162,7 +192,7 @@ impl<'a> RowChecker<'a> {
             }
             Action::Create => Checked::Create {
                 key,
-                values: self.attributes(plan.create_pairs()),
+                values: self.create_values(plan),
             },
             Action::Unchanged { id } => Checked::Unchanged {
                 key,
@@ -172,7 +202,7 @@ impl<'a> RowChecker<'a> {
                 let mut link_company = None;
                 let mut values = Vec::new();
                 for change in changes {
-                    let Some(attribute) = self.prepared.table.attribute(&change.code) else {
+                    let Some(attribute) = self.attributes.get(&change.code) else {
                         continue;
                     };
                     if self.contacts
@@ -202,14 +232,15 @@ impl<'a> RowChecker<'a> {
         }
     }
 
-    fn attributes(&self, pairs: Vec<(String, String)>) -> Vec<(Attribute, String)> {
-        pairs
-            .into_iter()
-            .filter_map(|(code, wire)| {
-                self.prepared
-                    .table
-                    .attribute(&code)
-                    .map(|a| (a.clone(), wire))
+    /// What a create sends: the row's non-empty values ([`RowPlan::create_pairs`]) with
+    /// their attributes, found by field position rather than by code.
+    fn create_values(&self, plan: &RowPlan) -> Vec<(Arc<Attribute>, String)> {
+        self.field_attributes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, attribute)| {
+                let value = plan.values.value(i)?;
+                Some((attribute.clone()?, value.wire.to_string()))
             })
             .collect()
     }

@@ -246,7 +246,7 @@ fn suggest_number(value: &str) -> Option<String> {
 
 fn date(format: &DateFormat, value: &str) -> Outcome {
     match format.read(value) {
-        Ok(date) => Outcome::Valid(Cell::Owned(format.write(date))),
+        Ok(date) => Outcome::Valid(format.write_short(date).map_or_else(|| Cell::Owned(format.write(date)), Cell::Short)),
         Err(DateError::NotADate) => Outcome::Invalid(format!(
             "is not a date (write YYYY-MM-DD, or the CRM's format {}, e.g. {})",
             format.spec(),
@@ -332,6 +332,13 @@ impl OptionTable {
         }
     }
 
+    /// Option `i`'s id and label.
+    pub(crate) fn option(&self, i: u32) -> Option<(&str, &str)> {
+        self.options
+            .get(i as usize)
+            .map(|(id, label)| (&**id, &**label))
+    }
+
     /// The dictionary new labels go to, if creating them is allowed.
     pub(crate) fn creatable_in(&self) -> Option<&str> {
         self.creatable_in.as_deref()
@@ -345,11 +352,7 @@ impl OptionTable {
             .filter(|&i| norm_eq(&self.options[i].1, value))
             .or_else(|| self.by_id.get(value).copied());
         if let Some(i) = found {
-            let (id, label) = &self.options[i];
-            return Outcome::Valid(Cell::Shared {
-                wire: id.clone(),
-                readback: label.clone(),
-            });
+            return Outcome::Valid(Cell::Choice(i as u32));
         }
         if self.creatable_in.is_some() {
             return Outcome::NewOption(Cell::Same);

@@ -10,6 +10,8 @@
 
 use chrono::{Datelike, NaiveDate};
 
+use super::ShortText;
+
 const MONTHS: [&str; 12] = [
     "January",
     "February",
@@ -104,18 +106,37 @@ impl DateFormat {
     /// Writes a date in the instance format, day zero-padded (`07/May/20`).
     pub fn write(&self, date: NaiveDate) -> String {
         let mut out = String::with_capacity(12);
+        self.render(date, &mut out);
+        out
+    }
+
+    /// Like [`write`](Self::write), kept inline; `None` for a format too long for that.
+    pub fn write_short(&self, date: NaiveDate) -> Option<ShortText> {
+        let mut buffer = Buffer::default();
+        self.render(date, &mut buffer);
+        ShortText::new(buffer.as_str()?)
+    }
+
+    fn render(&self, date: NaiveDate, out: &mut impl Out) {
         for item in &self.items {
             match item {
-                Item::Day => push_two(&mut out, date.day()),
-                Item::Month => push_two(&mut out, date.month()),
+                Item::Day => push_two(out, date.day()),
+                Item::Month => push_two(out, date.month()),
                 Item::MonthAbbr => out.push_str(&MONTHS[date.month0() as usize][..3]),
                 Item::MonthName => out.push_str(MONTHS[date.month0() as usize]),
-                Item::Year2 => push_two(&mut out, date.year().rem_euclid(100) as u32),
-                Item::Year4 => out.push_str(&format!("{:04}", date.year())),
+                Item::Year2 => push_two(out, date.year().rem_euclid(100) as u32),
+                Item::Year4 => {
+                    let year = date.year();
+                    if (0..10_000).contains(&year) {
+                        push_two(out, (year / 100) as u32);
+                        push_two(out, (year % 100) as u32);
+                    } else {
+                        out.push_str(&format!("{year:04}"));
+                    }
+                }
                 Item::Literal(c) => out.push(*c),
             }
         }
-        out
     }
 
     /// An example in this format, for messages.
@@ -160,7 +181,63 @@ fn pivot(two_digits: u32) -> i32 {
     }
 }
 
-fn push_two(out: &mut String, n: u32) {
+/// Where [`DateFormat::render`] writes: a `String`, or a stack buffer.
+trait Out {
+    fn push(&mut self, c: char);
+    fn push_str(&mut self, s: &str);
+}
+
+impl Out for String {
+    fn push(&mut self, c: char) {
+        String::push(self, c);
+    }
+    fn push_str(&mut self, s: &str) {
+        String::push_str(self, s);
+    }
+}
+
+/// A stack buffer of [`ShortText::CAPACITY`] bytes that notes when a text overflowed it.
+struct Buffer {
+    bytes: [u8; ShortText::CAPACITY],
+    len: usize,
+    overflow: bool,
+}
+
+impl Default for Buffer {
+    fn default() -> Self {
+        Buffer {
+            bytes: [0; ShortText::CAPACITY],
+            len: 0,
+            overflow: false,
+        }
+    }
+}
+
+impl Buffer {
+    fn as_str(&self) -> Option<&str> {
+        if self.overflow {
+            return None;
+        }
+        std::str::from_utf8(&self.bytes[..self.len]).ok()
+    }
+}
+
+impl Out for Buffer {
+    fn push(&mut self, c: char) {
+        self.push_str(c.encode_utf8(&mut [0; 4]));
+    }
+    fn push_str(&mut self, s: &str) {
+        match self.bytes.get_mut(self.len..self.len + s.len()) {
+            Some(room) => {
+                room.copy_from_slice(s.as_bytes());
+                self.len += s.len();
+            }
+            None => self.overflow = true,
+        }
+    }
+}
+
+fn push_two(out: &mut impl Out, n: u32) {
     out.push(char::from(b'0' + (n / 10 % 10) as u8));
     out.push(char::from(b'0' + (n % 10) as u8));
 }

@@ -102,6 +102,9 @@ impl Hasher for PreHashed {
             self.0 = self.0.rotate_left(8) ^ u64::from(*b);
         }
     }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
     fn write_u128(&mut self, n: u128) {
         self.0 = (n as u64) ^ ((n >> 64) as u64).rotate_left(29);
     }
@@ -305,18 +308,30 @@ impl NameIndex {
     }
 }
 
+/// A 128-bit key stored as two `u64`s: 8-byte aligned, so that a table slot with its row
+/// number takes 24 bytes rather than the 32 a 16-byte aligned `u128` needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SeenKey(u64, u64);
+
+impl std::hash::Hash for SeenKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0 ^ self.1.rotate_left(29));
+    }
+}
+
 /// The values seen so far in one file, per field: normalised-value hash → first row.
 #[derive(Debug, Default)]
 pub struct SeenIndex {
-    seen: HashKeyed<u64>,
+    seen: HashMap<SeenKey, u64, BuildHasherDefault<PreHashed>>,
 }
 
 impl SeenIndex {
     /// Records `value` of field `field` at `row`; returns the earlier row that had it.
     pub fn insert(&mut self, field: usize, value: &str, row: u64) -> Option<u64> {
         // Mixing the field into the hash keeps one table for all fields.
-        let key = norm_hash(value)
+        let hash = norm_hash(value)
             ^ (field as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+        let key = SeenKey(hash as u64, (hash >> 64) as u64);
         match self.seen.entry(key) {
             std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
             std::collections::hash_map::Entry::Vacant(slot) => {

@@ -118,19 +118,61 @@ pub struct NewOption {
 }
 
 /// The converted value of one cell. `Same` means "the trimmed cell, as written", which
-/// saves copying text values.
+/// saves copying text values. Converting a cell allocates only for rare values (`Owned`):
+/// options are positions in the column's table and dates are kept inline, so that a row
+/// costs no allocation and no shared reference count per cell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cell {
     Empty,
     Same,
     Static(&'static str),
-    /// Sent and read back differently (option id and label; `(id)` and company name).
+    /// Option `i` of the column's option table: sent as its id, read back as its label.
+    Choice(u32),
+    /// Sent and read back differently (`(id)` and company name).
     Shared {
         wire: Arc<str>,
         readback: Arc<str>,
     },
-    /// Sent and read back as this text (a date in the instance format).
+    /// Sent and read back as this short text (a date in the instance format).
+    Short(ShortText),
+    /// Sent and read back as this text.
     Owned(String),
+}
+
+/// A text of at most [`ShortText::CAPACITY`] bytes kept inline (no allocation).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ShortText {
+    len: u8,
+    bytes: [u8; ShortText::CAPACITY],
+}
+
+impl ShortText {
+    pub const CAPACITY: usize = 30;
+
+    /// The text, or `None` when it does not fit.
+    pub fn new(text: &str) -> Option<ShortText> {
+        let mut short = ShortText {
+            len: 0,
+            bytes: [0; ShortText::CAPACITY],
+        };
+        short
+            .bytes
+            .get_mut(..text.len())?
+            .copy_from_slice(text.as_bytes());
+        short.len = text.len() as u8;
+        Some(short)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ever filled from a whole `&str` (see `new`).
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).expect("built from a str")
+    }
+}
+
+impl fmt::Debug for ShortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 /// One attribute's value: what is sent and what the CRM reads back.
@@ -141,7 +183,8 @@ pub struct Value<'a> {
 }
 
 impl Cell {
-    fn value<'a>(&'a self, raw: &'a str) -> Option<Value<'a>> {
+    /// The value, given the cell as written and the column's check (for `Choice`).
+    fn value<'a>(&'a self, raw: &'a str, check: &'a Check) -> Option<Value<'a>> {
         let same = |s: &'a str| Value {
             wire: s,
             readback: s,
@@ -150,7 +193,14 @@ impl Cell {
             Cell::Empty => None,
             Cell::Same => Some(same(raw.trim())).filter(|v| !v.wire.is_empty()),
             Cell::Static(s) => Some(same(s)),
+            Cell::Choice(i) => match check {
+                Check::Options(table) => table
+                    .option(*i)
+                    .map(|(wire, readback)| Value { wire, readback }),
+                _ => None,
+            },
             Cell::Shared { wire, readback } => Some(Value { wire, readback }),
+            Cell::Short(s) => Some(same(s.as_str())),
             Cell::Owned(s) => Some(same(s)),
         }
     }
@@ -303,11 +353,13 @@ impl RowValues {
 
     /// Field `i`'s value, `None` when empty.
     pub fn value(&self, i: usize) -> Option<Value<'_>> {
-        match &self.fields.fields[i].source {
-            Source::Column(c) => {
-                self.cells[i].value(self.record.values.get(*c).map_or("", String::as_str))
-            }
-            Source::Constant { raw, cell } => cell.value(raw),
+        let field = &self.fields.fields[i];
+        match &field.source {
+            Source::Column(c) => self.cells[i].value(
+                self.record.values.get(*c).map_or("", String::as_str),
+                &field.check,
+            ),
+            Source::Constant { raw, cell } => cell.value(raw, &field.check),
         }
     }
 
