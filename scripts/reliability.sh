@@ -13,8 +13,14 @@ trap 'stop_sandbox; rm -rf "$WORK"' EXIT
 SECTIONS="${*:-kills faults hostile fuzz roundtrip}"
 
 # Counts stored companies and distinct names; fails unless both equal $1.
+# The sandbox may still inject faults into this read: ask until it answers.
 check_exactly_once() {
-    curl -s "$SANDBOX_URL/plugins/servlet/crm/api?apiKey=sandbox-key&userName=admin&command=getcompanies" |
+    local answer=""
+    for _ in $(seq 1 100); do
+        answer=$(curl -s "$SANDBOX_URL/plugins/servlet/crm/api?apiKey=sandbox-key&userName=admin&command=getcompanies" || true)
+        [[ "$answer" == *'"success":true'* ]] && break
+    done
+    printf '%s' "$answer" |
         python3 -c "
 import json, sys
 c = json.load(sys.stdin)['companies']

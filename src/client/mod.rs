@@ -307,7 +307,9 @@ impl Client {
                         throttles += 1;
                     } else {
                         retries += 1;
-                        tracing::warn!(
+                        // Debug, not warn: under a flaky server a nightly log would hold one
+                        // line per retry; the summary counts them (`retries`).
+                        tracing::debug!(
                             call = label,
                             retry = retries,
                             wait_ms = wait.as_millis() as u64,
