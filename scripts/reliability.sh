@@ -32,9 +32,9 @@ sys.exit(0 if len(c) == len(names) == $1 else 1)"
 # One load killed with SIGKILL at random points KILLS times, resumed each time.
 run_kills() {
     local rows=${KILL_ROWS:-3000} kills=${KILLS:-50}
-    echo "## $kills kills over one load of $rows rows (latency 2 ms, concurrency 8)"
+    echo "## $kills kills over one load of $rows rows (latency 10 ms, concurrency 8)"
     companies_csv "$rows" "$WORK/k.csv"
-    start_sandbox --db "$WORK/k.db" --latency-ms 2
+    start_sandbox --db "$WORK/k.db" --latency-ms 10
     local resume="" done_kills=0
     for i in $(seq 1 "$kills"); do
         "$BIN" -q import "$WORK/k.csv" --table companies --rate 100000 --concurrency 8 $resume \
