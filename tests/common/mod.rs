@@ -224,19 +224,9 @@ pub fn try_get_json(url: &str) -> Result<(u16, serde_json::Value), String> {
 
 /// A blocking GET returning JSON, for tests (a plain HTTP client, independent of ours).
 pub fn http_get_json(url: &str) -> serde_json::Value {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let text = reqwest::get(url)
-            .await
-            .expect("GET")
-            .text()
-            .await
-            .expect("body");
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-    })
+    try_get_json(url)
+        .map(|(_, value)| value)
+        .unwrap_or_else(|e| panic!("GET: {e}"))
 }
 
 pub fn fixture(name: &str) -> PathBuf {
